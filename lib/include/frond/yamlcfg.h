@@ -1,0 +1,100 @@
+/*
+ * YAML configuration files for every frond binary: libyaml's event stream
+ * turned into a small tree that remembers the line of every node, plus the
+ * checks all our loaders need (unknown keys, wrong types) reported as
+ * "file:line: reason" — what an operator needs to fix a config at 3 am.
+ *
+ * Anchors and aliases are resolved (an alias shares the anchored node).
+ * Tags are ignored. Duplicate keys in one mapping are an error.
+ *
+ * Ownership: a struct frond_yaml_doc owns its whole tree; nodes are valid
+ * until frond_yaml_doc_cleanup(). Not thread-safe per document.
+ */
+#ifndef FROND_YAMLCFG_H
+#define FROND_YAMLCFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "frond/buf.h"
+#include "frond/common.h"
+
+enum frond_yaml_kind {
+    FROND_YAML_SCALAR,
+    FROND_YAML_MAP,
+    FROND_YAML_SEQ,
+};
+
+struct frond_yaml_node {
+    enum frond_yaml_kind kind;
+    int line; /* 1-based */
+    /* scalar */
+    char *value;
+    size_t value_len;
+    bool plain; /* unquoted: "null", "~" and "" read as null only when plain */
+    /* map: keys[i] -> items[i]; seq: items[i] */
+    struct frond_yaml_node **keys;
+    struct frond_yaml_node **items;
+    size_t n;
+};
+
+struct frond_yaml_doc {
+    char *name; /* file name for messages */
+    struct frond_yaml_node *root; /* NULL for an empty document */
+    void *arena_;                 /* internal */
+};
+
+/* Parse a document; on error -EINVAL with "name:line: reason" in err. */
+FROND_MUST_CHECK int frond_yaml_parse(const char *name, const char *text, size_t len,
+                                      struct frond_yaml_doc *doc, char *err, size_t errlen);
+/* Read and parse a file (optionally ${VAR} expanded first); -errno for I/O errors. */
+FROND_MUST_CHECK int frond_yaml_load_file(const char *path, bool expand_env,
+                                          struct frond_yaml_doc *doc, char *err, size_t errlen);
+void frond_yaml_doc_cleanup(struct frond_yaml_doc *doc);
+
+/*
+ * Expand ${VAR}, ${VAR:-default} and $VAR like promtail's -config.expand-env
+ * (backed by Go's os.ExpandEnv plus defaults); "$$" is a literal "$".
+ * Unset variables expand to "". -ENOSPC/-ENOMEM from the buffer.
+ */
+FROND_MUST_CHECK int frond_expand_env(const char *in, size_t len, struct frond_buf *out);
+
+/* Write "name:line: message" into err and return -EINVAL. */
+int frond_yaml_error(const struct frond_yaml_doc *doc, const struct frond_yaml_node *at, char *err,
+                     size_t errlen, const char *fmt, ...) FROND_PRINTF(5, 6);
+
+/* Is the node null (absent, or a plain null/~/empty scalar)? */
+bool frond_yaml_is_null(const struct frond_yaml_node *n);
+/* Value for `key` in a mapping, or NULL. */
+const struct frond_yaml_node *frond_yaml_get(const struct frond_yaml_node *map, const char *key);
+/*
+ * Fail with "name:line: unknown key "k" in <where>" for any key not in the
+ * NULL-terminated `known` list; also fails when `map` is not a mapping.
+ */
+FROND_MUST_CHECK int frond_yaml_check_keys(const struct frond_yaml_doc *doc,
+                                           const struct frond_yaml_node *map,
+                                           const char *const *known, const char *where,
+                                           char *err, size_t errlen);
+/* Typed readers; each fails with file:line naming `what` when the node has the wrong type. */
+FROND_MUST_CHECK int frond_yaml_string(const struct frond_yaml_doc *doc,
+                                       const struct frond_yaml_node *n, const char *what,
+                                       char **out, char *err, size_t errlen);
+FROND_MUST_CHECK int frond_yaml_bool(const struct frond_yaml_doc *doc,
+                                     const struct frond_yaml_node *n, const char *what, bool *out,
+                                     char *err, size_t errlen);
+FROND_MUST_CHECK int frond_yaml_long(const struct frond_yaml_doc *doc,
+                                     const struct frond_yaml_node *n, const char *what, long *out,
+                                     char *err, size_t errlen);
+FROND_MUST_CHECK int frond_yaml_double(const struct frond_yaml_doc *doc,
+                                       const struct frond_yaml_node *n, const char *what,
+                                       double *out, char *err, size_t errlen);
+/* Prometheus durations ("1s", "500ms", "1m30s") in seconds. */
+FROND_MUST_CHECK int frond_yaml_duration(const struct frond_yaml_doc *doc,
+                                         const struct frond_yaml_node *n, const char *what,
+                                         double *out, char *err, size_t errlen);
+/* Sizes ("1MiB", "1MB", "1024") in bytes. */
+FROND_MUST_CHECK int frond_yaml_bytes(const struct frond_yaml_doc *doc,
+                                      const struct frond_yaml_node *n, const char *what, long *out,
+                                      char *err, size_t errlen);
+
+#endif
