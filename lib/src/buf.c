@@ -1,0 +1,2 @@
+/* buf: implementation in progress. */
+#include "frond/common.h"

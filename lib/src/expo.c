@@ -1,0 +1,2 @@
+/* expo: implementation in progress. */
+#include "frond/common.h"

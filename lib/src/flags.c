@@ -1,0 +1,2 @@
+/* flags: implementation in progress. */
+#include "frond/common.h"

@@ -1,0 +1,2 @@
+/* http: implementation in progress. */
+#include "frond/common.h"

@@ -1,0 +1,2 @@
+/* log: implementation in progress. */
+#include "frond/common.h"

@@ -1,0 +1,2 @@
+/* process: implementation in progress. */
+#include "frond/common.h"

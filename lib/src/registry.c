@@ -1,0 +1,2 @@
+/* registry: implementation in progress. */
+#include "frond/common.h"

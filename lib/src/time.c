@@ -1,0 +1,2 @@
+/* time: implementation in progress. */
+#include "frond/common.h"

@@ -1,0 +1,2 @@
+/* webconfig: implementation in progress. */
+#include "frond/common.h"

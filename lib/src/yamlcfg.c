@@ -1,0 +1,2 @@
+/* yamlcfg: implementation in progress. */
+#include "frond/common.h"
