@@ -19,7 +19,7 @@ PKGS=(
   python3 python3-mockupdb python3-pymongo python3-snappy python3-protobuf
   python3-yaml protobuf-compiler
   # benchmarks
-  wrk hyperfine valgrind time procps curl
+  wrk hyperfine valgrind time procps curl openssl
 )
 
 missing=()
