@@ -29,6 +29,11 @@ for p in "${PKGS[@]}"; do
   fi
 done
 
+# Node.js runs the LogQL lint; any recent one will do, so keep one that is already there.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -9,3 +9,11 @@ if(FROND_DASHBOARDS)
            COMMAND ${FROND_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_dashboards.py)
   set_tests_properties(lint_dashboards PROPERTIES LABELS lint)
 endif()
+
+# Every PromQL (dashboards and rules, via promtool) and LogQL (Grafana's
+# Lezer grammar) expression parses.
+file(GLOB FROND_RULE_FILES ${CMAKE_SOURCE_DIR}/alerts/*.yml)
+if(FROND_DASHBOARDS OR FROND_RULE_FILES)
+  add_test(NAME lint_queries COMMAND ${FROND_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_queries.py)
+  set_tests_properties(lint_queries PROPERTIES LABELS lint)
+endif()
