@@ -62,6 +62,7 @@ struct frond_webconfig {
     size_t nusers;
     struct frond_webconfig_header *headers;
     size_t nheaders;
+    void *auth_cache_; /* internal: successful logins, see frond_webconfig_check_auth() */
 };
 
 /*
