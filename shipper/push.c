@@ -1,0 +1,1085 @@
+/*
+ * The output side of frondtail: one queue per `clients:` entry, each with a
+ * sender thread that turns batches into HTTP pushes to Loki (ship.h is the
+ * contract with the input side, batch.h the batch format, push.h the
+ * verdict and backoff rules).
+ *
+ * Shape of a queue: readers append entries to the open batch under the
+ * queue's mutex; a batch closes when the next line would take it past
+ * batchsize (then it joins the ready list) or when the sender finds it
+ * older than batchwait. The sender takes the oldest closed batch, sends it
+ * until Loki accepts it (or it is dropped on purpose), acks its sources,
+ * and only then takes the next: one batch in flight, which is what keeps
+ * acks in offset order per source. The backlog bound counts every entry
+ * from ship_queue_push() until its batch is acked or dropped.
+ *
+ * libcurl: one easy handle per queue, reused for every request so the
+ * connection to Loki stays open; CURLOPT_NOSIGNAL because we are threaded.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "batch.h"
+#include "frond/log.h"
+#include "frond/registry.h"
+#include "push.h"
+#include "ship.h"
+
+/* ---- verdicts, backoff, Retry-After (pure helpers, see push.h) ---- */
+
+enum push_verdict push_classify(bool transport_ok, long status)
+{
+    if (!transport_ok) {
+        return PUSH_RETRY;
+    }
+    if (status >= 200 && status < 300) {
+        return PUSH_OK;
+    }
+    if (status == 429 || status >= 500) {
+        return PUSH_RETRY;
+    }
+    if (status == 401 || status == 403 || status == 404 || status == 413) {
+        return PUSH_RETRY_LOUD;
+    }
+    if (status >= 400 && status < 500) {
+        return PUSH_DROP;
+    }
+    return PUSH_RETRY_LOUD;
+}
+
+const char *push_verdict_name(enum push_verdict v)
+{
+    switch (v) {
+    case PUSH_OK:
+        return "ok";
+    case PUSH_RETRY:
+        return "retry";
+    case PUSH_RETRY_LOUD:
+        return "retry_operator_error";
+    case PUSH_DROP:
+        return "drop";
+    }
+    return "unknown";
+}
+
+void push_backoff_init(struct push_backoff *b, double min, double max)
+{
+    b->min = min > 0 ? min : 0.5;
+    b->max = max >= b->min ? max : b->min;
+    push_backoff_reset(b);
+}
+
+void push_backoff_reset(struct push_backoff *b)
+{
+    b->lo = 0;
+    b->hi = 0;
+    b->tries = 0;
+}
+
+double push_backoff_next(struct push_backoff *b, double rnd)
+{
+    b->tries++;
+    if (b->min >= b->max) {
+        return b->min;
+    }
+    if (b->lo == 0) {
+        b->lo = b->min;
+        b->hi = b->min * 2 < b->max ? b->min * 2 : b->max;
+    } else {
+        b->lo = b->lo * 2 < b->max ? b->lo * 2 : b->max;
+        b->hi = b->hi * 2 < b->max ? b->hi * 2 : b->max;
+    }
+    if (!(rnd >= 0) || rnd >= 1) {
+        rnd = 0;
+    }
+    return b->lo + (b->hi - b->lo) * rnd;
+}
+
+double push_next_delay(struct push_backoff *b, double retry_after, double rnd)
+{
+    double d = push_backoff_next(b, rnd);
+    if (retry_after > d) {
+        d = retry_after;
+    }
+    return d;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int push_parse_retry_after(const char *value, size_t len, double now_real, double *out)
+{
+    while (len && is_blank(value[0])) {
+        value++;
+        len--;
+    }
+    while (len && is_blank(value[len - 1])) {
+        len--;
+    }
+    if (len == 0) {
+        return -EINVAL;
+    }
+    bool digits = true;
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] < '0' || value[i] > '9') {
+            digits = false;
+            break;
+        }
+    }
+    if (digits) {
+        double v = 0;
+        for (size_t i = 0; i < len && v <= PUSH_RETRY_AFTER_MAX; i++) {
+            v = v * 10 + (value[i] - '0');
+        }
+        *out = v < PUSH_RETRY_AFTER_MAX ? v : PUSH_RETRY_AFTER_MAX;
+        return 0;
+    }
+    /*
+     * An HTTP-date. curl_getdate() parses all three forms RFC 9110 names
+     * and is what curl itself uses for cookies and If-Modified-Since; it
+     * needs a NUL-terminated string, and no real date is longer than this.
+     */
+    char tmp[64];
+    if (len >= sizeof(tmp)) {
+        return -EINVAL;
+    }
+    memcpy(tmp, value, len);
+    tmp[len] = '\0';
+    time_t t = curl_getdate(tmp, NULL);
+    if (t == (time_t)-1) {
+        return -EINVAL;
+    }
+    double d = (double)t - now_real;
+    if (d < 0) {
+        d = 0;
+    }
+    *out = d < PUSH_RETRY_AFTER_MAX ? d : PUSH_RETRY_AFTER_MAX;
+    return 0;
+}
+
+static bool contains(const char *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; n <= len && i <= len - n; i++) {
+        if (strncasecmp(hay + i, needle, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *push_drop_reason(const char *body, size_t len)
+{
+    /* Loki's validation messages (pkg/validation/validate.go), most specific first. */
+    static const struct {
+        const char *needle;
+        const char *reason;
+    } table[] = {
+        {"out of order", "out_of_order"},
+        {"too far behind", "out_of_order"},
+        {"too old", "too_old"},
+        {"greater than max", "line_too_long"},
+        {"line too long", "line_too_long"},
+        {"stream limit", "stream_limit"},
+        {"maximum active stream", "stream_limit"},
+        {"rate limit", "rate_limited"},
+        {"error parsing labels", "invalid_labels"},
+        {"invalid labels", "invalid_labels"},
+        {"label name", "invalid_labels"},
+        {"too far in the future", "too_far_in_future"},
+        {"too new", "too_far_in_future"},
+    };
+    if (!body) {
+        return "ingester_error";
+    }
+    for (size_t i = 0; i < FROND_ARRAY_SIZE(table); i++) {
+        if (contains(body, len, table[i].needle)) {
+            return table[i].reason;
+        }
+    }
+    return "ingester_error";
+}
+
+size_t push_first_line(const char *body, size_t len, char *out, size_t outsz)
+{
+    if (outsz == 0) {
+        return 0;
+    }
+    size_t n = 0;
+    while (body && n < len && n + 1 < outsz && body[n] != '\n' && body[n] != '\r') {
+        /* The log writer escapes values, but a NUL would still cut the string short. */
+        out[n] = body[n] ? body[n] : ' ';
+        n++;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+void push_outcome_from_response(bool transport_ok, long status, const char *retry_after,
+                                size_t retry_after_len, const char *body, size_t body_len,
+                                double now_real, struct push_outcome *out)
+{
+    out->verdict = push_classify(transport_ok, status);
+    out->retry_after = -1;
+    out->drop_reason = NULL;
+    out->first_line[0] = '\0';
+    double ra = 0;
+    if (transport_ok && retry_after && retry_after_len &&
+        push_parse_retry_after(retry_after, retry_after_len, now_real, &ra) == 0) {
+        out->retry_after = ra;
+    }
+    if (transport_ok && out->verdict != PUSH_OK) {
+        push_first_line(body, body_len, out->first_line, sizeof(out->first_line));
+    }
+    if (out->verdict == PUSH_DROP) {
+        out->drop_reason = push_drop_reason(body, body_len);
+    }
+}
+
+/* ---- metrics, shared by every queue of one registry ---- */
+
+struct push_metrics {
+    struct frond_registry *reg;
+    unsigned refs;
+    struct frond_metric *sent_entries, *sent_bytes, *encoded_bytes, *batches;
+    struct frond_metric *dropped_entries, *dropped_bytes, *retries, *duration, *backlog;
+    struct push_metrics *next;
+};
+
+static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct push_metrics *metrics_list;
+
+/*
+ * Metric families can be declared once per registry, but a config may have
+ * several clients; the first queue declares them and later ones share them
+ * (the `host` label tells clients apart, as in promtail).
+ */
+static struct push_metrics *metrics_get(struct frond_registry *reg)
+{
+    static const char *const host[] = {"host", NULL};
+    static const char *const host_reason[] = {"host", "reason", NULL};
+    static const char *const host_status[] = {"host", "status_code", NULL};
+    static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    struct push_metrics *m = NULL;
+    if (!reg) {
+        return NULL;
+    }
+    pthread_mutex_lock(&metrics_mu);
+    for (m = metrics_list; m; m = m->next) {
+        if (m->reg == reg) {
+            m->refs++;
+            goto out;
+        }
+    }
+    m = calloc(1, sizeof(*m));
+    if (!m) {
+        goto out;
+    }
+    m->reg = reg;
+    m->refs = 1;
+    m->sent_entries = frond_registry_counter(reg, "frondtail_sent_entries_total",
+                                             "Log entries accepted by Loki.", host);
+    m->sent_bytes = frond_registry_counter(reg, "frondtail_sent_bytes_total",
+                                           "Log line bytes accepted by Loki (uncompressed).", host);
+    m->encoded_bytes = frond_registry_counter(
+        reg, "frondtail_encoded_bytes_total",
+        "Request body bytes sent to Loki (protobuf, snappy-compressed), every attempt.", host);
+    m->batches = frond_registry_counter(reg, "frondtail_sent_batches_total",
+                                        "Batches accepted by Loki.", host);
+    m->dropped_entries =
+        frond_registry_counter(reg, "frondtail_dropped_entries_total",
+                               "Log entries dropped on purpose (Loki refused them with 400, "
+                               "or max_retries was exhausted), by reason.",
+                               host_reason);
+    m->dropped_bytes =
+        frond_registry_counter(reg, "frondtail_dropped_bytes_total",
+                               "Log line bytes dropped on purpose, by reason.", host_reason);
+    m->retries = frond_registry_counter(
+        reg, "frondtail_batch_retries_total",
+        "Push attempts that failed and will be retried, by HTTP status (-1: no response).",
+        host_status);
+    m->duration = frond_registry_histogram(
+        reg, "frondtail_request_duration_seconds",
+        "Duration of push requests to Loki, by HTTP status (-1: no response).", host_status,
+        buckets, FROND_ARRAY_SIZE(buckets));
+    m->backlog = frond_registry_gauge(
+        reg, "frondtail_backlog_bytes",
+        "Line and label bytes buffered for this client (pending and in flight).", host);
+    m->next = metrics_list;
+    metrics_list = m;
+out:
+    pthread_mutex_unlock(&metrics_mu);
+    return m;
+}
+
+static void metrics_put(struct push_metrics *m)
+{
+    if (!m) {
+        return;
+    }
+    pthread_mutex_lock(&metrics_mu);
+    if (--m->refs == 0) {
+        for (struct push_metrics **pp = &metrics_list; *pp; pp = &(*pp)->next) {
+            if (*pp == m) {
+                *pp = m->next;
+                break;
+            }
+        }
+        free(m);
+    }
+    pthread_mutex_unlock(&metrics_mu);
+}
+
+static struct frond_series *series(struct frond_metric *m, const char *a, const char *b)
+{
+    if (!m) {
+        return NULL;
+    }
+    const char *v[] = {a, b, NULL};
+    return frond_metric_series(m, v);
+}
+
+static void s_add(struct frond_series *s, double v)
+{
+    if (s) {
+        frond_series_add(s, v);
+    }
+}
+
+/* ---- the queue ---- */
+
+/* curl_global_init is not thread-safe; the first queue does it, the last undoes it. */
+static pthread_mutex_t curl_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned curl_users;
+
+#define PUSH_BODY_KEEP 4096
+#define PUSH_SPARE_BATCHES 2
+
+struct ship_queue {
+    const struct ship_client_config *cfg;
+    ship_ack_fn ack;
+    void *ack_ctx;
+
+    /* Effective settings (config with defaults applied). */
+    double batchwait, timeout;
+    size_t batchsize, max_backlog;
+    long max_retries;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* wakes the sender: a batch opened or closed, or stop */
+    bool thread_started;
+    pthread_t thread;
+    struct batch *open;                    /* being filled; NULL when none */
+    struct batch *ready_head, *ready_tail; /* closed, oldest first */
+    struct batch *spare;                   /* recycled, to keep their storage */
+    unsigned nspare;
+    atomic_size_t backlog;
+    atomic_bool stopping;
+    double deadline; /* monotonic; written under mu before stopping is set */
+
+    /* Sender thread only. */
+    CURL *curl;
+    char *url;        /* owned by curl_free */
+    char *connect_to; /* tls_server_name support */
+    struct curl_slist *connect_to_list;
+    char host[256];
+    struct batch_encoder *enc;
+    struct push_backoff backoff;
+    uint64_t rng;
+    char body[PUSH_BODY_KEEP];
+    size_t body_len;
+    char retry_after[128];
+    size_t retry_after_len;
+
+    struct push_metrics *m;
+    struct frond_series *s_sent_entries, *s_sent_bytes, *s_encoded, *s_batches, *s_backlog;
+};
+
+static double rnd01(struct ship_queue *q)
+{
+    /* xorshift64*: jitter needs spread, not cryptographic quality. */
+    q->rng ^= q->rng >> 12;
+    q->rng ^= q->rng << 25;
+    q->rng ^= q->rng >> 27;
+    return (double)((q->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static void abs_monotonic(double t, struct timespec *ts)
+{
+    if (t < 0) {
+        t = 0;
+    }
+    if (t > 1e12) {
+        t = 1e12;
+    }
+    ts->tv_sec = (time_t)t;
+    ts->tv_nsec = (long)((t - (double)ts->tv_sec) * 1e9);
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_nsec = 999999999L;
+    }
+}
+
+static struct batch *batch_get(struct ship_queue *q)
+{
+    struct batch *b = q->spare;
+    if (b) {
+        q->spare = b->next;
+        q->nspare--;
+        b->next = NULL;
+        return b;
+    }
+    b = malloc(sizeof(*b));
+    if (b) {
+        batch_init(b);
+    }
+    return b;
+}
+
+static void batch_put(struct ship_queue *q, struct batch *b)
+{
+    if (q->nspare >= PUSH_SPARE_BATCHES) {
+        batch_cleanup(b);
+        free(b);
+        return;
+    }
+    batch_reset(b);
+    b->next = q->spare;
+    q->spare = b;
+    q->nspare++;
+}
+
+static void batch_free_list(struct batch *b)
+{
+    while (b) {
+        struct batch *n = b->next;
+        batch_cleanup(b);
+        free(b);
+        b = n;
+    }
+}
+
+/* With mu held: move the open batch to the ready list. */
+static void close_open(struct ship_queue *q)
+{
+    struct batch *b = q->open;
+    q->open = NULL;
+    if (!b) {
+        return;
+    }
+    b->next = NULL;
+    if (q->ready_tail) {
+        q->ready_tail->next = b;
+    } else {
+        q->ready_head = b;
+    }
+    q->ready_tail = b;
+}
+
+int ship_queue_push(struct ship_queue *q, const struct ship_entry *e)
+{
+    size_t cost = batch_entry_cost(e);
+    int rc = 0;
+    pthread_mutex_lock(&q->mu);
+    size_t backlog = atomic_load_explicit(&q->backlog, memory_order_relaxed);
+    /* An entry bigger than the whole bound still goes through when nothing is buffered. */
+    if (backlog > 0 && backlog + cost > q->max_backlog) {
+        rc = -EAGAIN;
+        goto out;
+    }
+    bool wake = false;
+    if (q->open && batch_would_overflow(q->open, e->line_len, q->batchsize)) {
+        close_open(q);
+        wake = true;
+    }
+    if (!q->open) {
+        q->open = batch_get(q);
+        if (!q->open) {
+            rc = -EAGAIN;
+            goto out;
+        }
+    }
+    if (q->open->nentries == 0) {
+        wake = true;
+    }
+    rc = batch_add(q->open, e, q->cfg->tenant_id, frond_now_monotonic());
+    if (rc) {
+        /* Out of memory is transient from the reader's point of view: it will try again. */
+        rc = -EAGAIN;
+        goto out;
+    }
+    atomic_store_explicit(&q->backlog, backlog + cost, memory_order_relaxed);
+    if (q->s_backlog) {
+        frond_series_set(q->s_backlog, (double)(backlog + cost));
+    }
+    if (wake) {
+        pthread_cond_signal(&q->cv);
+    }
+out:
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+size_t ship_queue_backlog(const struct ship_queue *q)
+{
+    return q ? atomic_load_explicit(&q->backlog, memory_order_relaxed) : 0;
+}
+
+static bool stop_due(struct ship_queue *q)
+{
+    return atomic_load(&q->stopping) && frond_now_monotonic() >= q->deadline;
+}
+
+/* Wait `seconds` unless the stop deadline comes first; false when it did. */
+static bool sleep_for(struct ship_queue *q, double seconds)
+{
+    double until = frond_now_monotonic() + seconds;
+    bool ok = true;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        double now = frond_now_monotonic();
+        double wake = until;
+        if (atomic_load(&q->stopping)) {
+            if (now >= q->deadline) {
+                ok = false;
+                break;
+            }
+            if (q->deadline < wake) {
+                wake = q->deadline;
+            }
+        }
+        if (now >= until) {
+            break;
+        }
+        struct timespec ts;
+        abs_monotonic(wake, &ts);
+        pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return ok;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+    struct ship_queue *q = ctx;
+    size_t len = size * n;
+    size_t room = sizeof(q->body) - q->body_len;
+    size_t take = len < room ? len : room;
+    memcpy(q->body + q->body_len, p, take);
+    q->body_len += take;
+    return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+{
+    struct ship_queue *q = ctx;
+    size_t len = size * n;
+    static const char name[] = "retry-after:";
+    if (len > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+        size_t vlen = len - (sizeof(name) - 1);
+        if (vlen >= sizeof(q->retry_after)) {
+            vlen = sizeof(q->retry_after) - 1;
+        }
+        memcpy(q->retry_after, p + sizeof(name) - 1, vlen);
+        q->retry_after_len = vlen;
+    }
+    return len;
+}
+
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    /* Abort a request in flight once shutdown's deadline has passed. */
+    return stop_due(ctx) ? 1 : 0;
+}
+
+static int make_headers(struct ship_queue *q, const char *tenant, struct curl_slist **out)
+{
+    const struct ship_client_config *cfg = q->cfg;
+    struct curl_slist *l = NULL, *n = NULL;
+    char line[1024];
+    int rc = -ENOMEM;
+    /* "Expect:" stops curl from waiting for 100-continue before bodies over 1 MiB. */
+    const char *fixed[] = {"Content-Type: application/x-protobuf", "Expect:"};
+    for (size_t i = 0; i < FROND_ARRAY_SIZE(fixed); i++) {
+        n = curl_slist_append(l, fixed[i]);
+        if (!n) {
+            goto out;
+        }
+        l = n;
+    }
+    if (tenant && tenant[0]) {
+        snprintf(line, sizeof(line), "X-Scope-OrgID: %s", tenant);
+        n = curl_slist_append(l, line);
+        if (!n) {
+            goto out;
+        }
+        l = n;
+    }
+    if (cfg->bearer_token && cfg->bearer_token[0]) {
+        snprintf(line, sizeof(line), "Authorization: Bearer %s", cfg->bearer_token);
+        n = curl_slist_append(l, line);
+        if (!n) {
+            goto out;
+        }
+        l = n;
+    }
+    for (size_t i = 0; i < cfg->nheaders; i++) {
+        snprintf(line, sizeof(line), "%s: %s", cfg->headers[i].name, cfg->headers[i].value);
+        n = curl_slist_append(l, line);
+        if (!n) {
+            goto out;
+        }
+        l = n;
+    }
+    rc = 0;
+out:
+    if (rc) {
+        curl_slist_free_all(l);
+        l = NULL;
+    }
+    *out = l;
+    return rc;
+}
+
+/* One POST; fills *transport_ok and *status and the captured body and Retry-After. */
+static void post(struct ship_queue *q, const struct batch_encoded *enc, const char *tenant,
+                 bool *transport_ok, long *status, CURLcode *cc)
+{
+    struct curl_slist *headers = NULL;
+    *transport_ok = false;
+    *status = 0;
+    q->body_len = 0;
+    q->retry_after_len = 0;
+    if (make_headers(q, tenant, &headers)) {
+        *cc = CURLE_OUT_OF_MEMORY;
+        return;
+    }
+    long timeout_ms = (long)(q->timeout * 1000);
+    if (atomic_load(&q->stopping)) {
+        double left = q->deadline - frond_now_monotonic();
+        if (left * 1000 < timeout_ms) {
+            timeout_ms = left > 0.001 ? (long)(left * 1000) : 1;
+        }
+    }
+    curl_easy_setopt(q->curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(q->curl, CURLOPT_POSTFIELDS, (const char *)enc->body);
+    curl_easy_setopt(q->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)enc->body_len);
+    curl_easy_setopt(q->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    *cc = curl_easy_perform(q->curl);
+    if (*cc == CURLE_OK) {
+        curl_easy_getinfo(q->curl, CURLINFO_RESPONSE_CODE, status);
+        *transport_ok = true;
+    }
+    curl_easy_setopt(q->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(headers);
+}
+
+static void count_drop(struct ship_queue *q, const char *reason, size_t entries, size_t bytes)
+{
+    if (!q->m) {
+        return;
+    }
+    s_add(series(q->m->dropped_entries, q->host, reason), (double)entries);
+    s_add(series(q->m->dropped_bytes, q->host, reason), (double)bytes);
+}
+
+/*
+ * Send one batch until Loki has taken every tenant's part of it (or it was
+ * dropped on purpose), then ack its sources. Returns false when shutdown's
+ * deadline came first: the batch is then neither acked nor counted, so its
+ * lines are read again at the next start.
+ */
+static bool send_batch(struct ship_queue *q, struct batch *b)
+{
+    unsigned attempts = 0;
+    push_backoff_reset(&q->backoff);
+    for (;;) {
+        bool all_done = true;
+        struct push_outcome oc = {.verdict = PUSH_OK, .retry_after = -1};
+        long status = 0;
+        CURLcode cc = CURLE_OK;
+        for (uint32_t t = 0; t < b->ntenants; t++) {
+            if (b->tenants[t].done) {
+                continue;
+            }
+            struct batch_encoded enc;
+            if (batch_encode(q->enc, b, t, &enc)) {
+                frond_error("cannot encode batch, will retry", "host", q->host);
+                all_done = false;
+                oc.verdict = PUSH_RETRY;
+                status = -1;
+                break;
+            }
+            if (enc.nentries == 0) {
+                b->tenants[t].done = true;
+                continue;
+            }
+            if (stop_due(q)) {
+                return false;
+            }
+            bool transport_ok = false;
+            double t0 = frond_now_monotonic();
+            post(q, &enc, batch_tenant_name(b, t), &transport_ok, &status, &cc);
+            double dt = frond_now_monotonic() - t0;
+            if (!transport_ok) {
+                status = -1;
+            }
+            char code[24];
+            snprintf(code, sizeof(code), "%ld", status);
+            if (q->m) {
+                struct frond_series *d = series(q->m->duration, q->host, code);
+                if (d) {
+                    frond_series_observe(d, dt);
+                }
+            }
+            s_add(q->s_encoded, (double)enc.body_len);
+            push_outcome_from_response(transport_ok, status, q->retry_after, q->retry_after_len,
+                                       q->body, q->body_len, frond_now_realtime(), &oc);
+            if (oc.verdict == PUSH_OK) {
+                b->tenants[t].done = true;
+                s_add(q->s_sent_entries, (double)enc.nentries);
+                s_add(q->s_sent_bytes, (double)enc.line_bytes);
+                continue;
+            }
+            if (oc.verdict == PUSH_DROP) {
+                b->tenants[t].done = true;
+                count_drop(q, oc.drop_reason, enc.nentries, enc.line_bytes);
+                char n[24];
+                snprintf(n, sizeof(n), "%zu", enc.nentries);
+                frond_error("Loki refused a batch, dropped it", "host", q->host, "status", code,
+                            "reason", oc.drop_reason, "entries", n, "error", oc.first_line);
+                continue;
+            }
+            if (!transport_ok && stop_due(q)) {
+                return false;
+            }
+            all_done = false;
+            break;
+        }
+        if (all_done) {
+            s_add(q->s_batches, 1);
+            for (size_t i = 0; i < b->nsources; i++) {
+                q->ack(q->ack_ctx, b->sources[i].id, b->sources[i].end_offset);
+            }
+            return true;
+        }
+        attempts++;
+        char code[24];
+        snprintf(code, sizeof(code), "%ld", status);
+        if (q->max_retries > 0 && attempts >= (unsigned long)q->max_retries) {
+            /* Every part not yet accepted is dropped, counted, and acked like a 400. */
+            for (uint32_t t = 0; t < b->ntenants; t++) {
+                struct batch_encoded enc;
+                if (b->tenants[t].done || batch_encode(q->enc, b, t, &enc)) {
+                    continue;
+                }
+                b->tenants[t].done = true;
+                count_drop(q, "max_retries", enc.nentries, enc.line_bytes);
+            }
+            frond_error("giving up on a batch after max_retries, dropped it", "host", q->host,
+                        "status", code, "error", oc.first_line);
+            for (size_t i = 0; i < b->nsources; i++) {
+                q->ack(q->ack_ctx, b->sources[i].id, b->sources[i].end_offset);
+            }
+            return true;
+        }
+        if (q->m) {
+            s_add(series(q->m->retries, q->host, code), 1);
+        }
+        double delay = push_next_delay(&q->backoff, oc.retry_after, rnd01(q));
+        char wait[32];
+        snprintf(wait, sizeof(wait), "%.3fs", delay);
+        const char *why = status < 0 ? curl_easy_strerror(cc) : oc.first_line;
+        if (oc.verdict == PUSH_RETRY_LOUD) {
+            frond_error("Loki refused the push: check url, credentials and limits; will retry",
+                        "host", q->host, "status", code, "retry_in", wait, "error", why);
+        } else {
+            frond_warn("push failed, will retry", "host", q->host, "status", code, "retry_in", wait,
+                       "error", why);
+        }
+        if (!sleep_for(q, delay)) {
+            return false;
+        }
+    }
+}
+
+static void *sender_main(void *arg)
+{
+    struct ship_queue *q = arg;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        struct batch *b = NULL;
+        while (!b) {
+            double now = frond_now_monotonic();
+            bool stopping = atomic_load(&q->stopping);
+            if (stopping && now >= q->deadline) {
+                goto out;
+            }
+            if (q->ready_head) {
+                b = q->ready_head;
+                q->ready_head = b->next;
+                if (!q->ready_head) {
+                    q->ready_tail = NULL;
+                }
+                b->next = NULL;
+                break;
+            }
+            struct timespec ts;
+            if (q->open && q->open->nentries > 0) {
+                double due = q->open->first_mono + q->batchwait;
+                if (stopping || now >= due) {
+                    close_open(q);
+                    continue;
+                }
+                abs_monotonic(due, &ts);
+                pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+            } else if (stopping) {
+                goto out;
+            } else {
+                pthread_cond_wait(&q->cv, &q->mu);
+            }
+        }
+        pthread_mutex_unlock(&q->mu);
+        bool sent = send_batch(q, b);
+        pthread_mutex_lock(&q->mu);
+        size_t backlog = atomic_load(&q->backlog) - b->cost;
+        atomic_store(&q->backlog, backlog);
+        if (q->s_backlog) {
+            frond_series_set(q->s_backlog, (double)backlog);
+        }
+        batch_put(q, b);
+        if (!sent) {
+            goto out;
+        }
+    }
+out:
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
+static void queue_free(struct ship_queue *q)
+{
+    if (!q) {
+        return;
+    }
+    if (q->open) {
+        batch_cleanup(q->open);
+        free(q->open);
+    }
+    batch_free_list(q->ready_head);
+    batch_free_list(q->spare);
+    batch_encoder_free(q->enc);
+    if (q->curl) {
+        curl_easy_cleanup(q->curl);
+    }
+    curl_slist_free_all(q->connect_to_list);
+    free(q->connect_to);
+    curl_free(q->url);
+    metrics_put(q->m);
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    pthread_mutex_lock(&curl_mu);
+    if (--curl_users == 0) {
+        curl_global_cleanup();
+    }
+    pthread_mutex_unlock(&curl_mu);
+    free(q);
+}
+
+/*
+ * Work out the URL curl connects to, the `host` metric label, and, when
+ * tls_config.server_name is set, a CONNECT_TO rule: curl has no separate
+ * SNI option, so the URL names the server and CONNECT_TO sends the
+ * connection to the configured address.
+ */
+static int setup_url(struct ship_queue *q)
+{
+    const struct ship_client_config *cfg = q->cfg;
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL, *eport = NULL;
+    int rc = -EINVAL;
+    if (!u) {
+        return -ENOMEM;
+    }
+    if (curl_url_set(u, CURLUPART_URL, cfg->url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &eport, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+        frond_error("invalid client url", "url", cfg->url);
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && port) {
+        snprintf(q->host, sizeof(q->host), "%s:%s", host, port);
+    } else {
+        snprintf(q->host, sizeof(q->host), "%s", host);
+    }
+    if (cfg->tls_server_name && cfg->tls_server_name[0]) {
+        size_t n = strlen(cfg->tls_server_name) + strlen(host) + 2 * strlen(eport) + 4;
+        q->connect_to = malloc(n);
+        if (!q->connect_to) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        snprintf(q->connect_to, n, "%s:%s:%s:%s", cfg->tls_server_name, eport, host, eport);
+        q->connect_to_list = curl_slist_append(NULL, q->connect_to);
+        if (!q->connect_to_list ||
+            curl_url_set(u, CURLUPART_HOST, cfg->tls_server_name, 0) != CURLUE_OK) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    if (curl_url_get(u, CURLUPART_URL, &q->url, 0) != CURLUE_OK) {
+        goto out;
+    }
+    rc = 0;
+out:
+    curl_free(host);
+    curl_free(port);
+    curl_free(eport);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+static int setup_curl(struct ship_queue *q)
+{
+    const struct ship_client_config *cfg = q->cfg;
+    CURL *c = curl_easy_init();
+    if (!c) {
+        return -ENOMEM;
+    }
+    q->curl = c;
+    curl_easy_setopt(c, CURLOPT_URL, q->url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "frondtail/" FROND_VERSION);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(q->timeout * 1000));
+    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, q);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (q->connect_to_list) {
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, q->connect_to_list);
+    }
+    if (cfg->basic_auth_user && cfg->basic_auth_user[0]) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, cfg->basic_auth_user);
+        curl_easy_setopt(c, CURLOPT_PASSWORD,
+                         cfg->basic_auth_password ? cfg->basic_auth_password : "");
+    }
+    if (cfg->tls_ca_file && cfg->tls_ca_file[0]) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, cfg->tls_ca_file);
+    }
+    if (cfg->tls_cert_file && cfg->tls_cert_file[0]) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->tls_cert_file);
+    }
+    if (cfg->tls_key_file && cfg->tls_key_file[0]) {
+        curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->tls_key_file);
+    }
+    if (cfg->tls_insecure_skip_verify) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    return 0;
+}
+
+struct ship_queue *ship_queue_new(const struct ship_client_config *cfg, unsigned index,
+                                  struct frond_registry *reg, ship_ack_fn ack, void *ack_ctx)
+{
+    struct ship_queue *q = NULL;
+    if (!cfg || !cfg->url || !cfg->url[0] || !ack) {
+        frond_error("client needs a url");
+        return NULL;
+    }
+    q = calloc(1, sizeof(*q));
+    if (!q) {
+        return NULL;
+    }
+    pthread_mutex_lock(&curl_mu);
+    if (curl_users++ == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        frond_error("curl_global_init failed");
+    }
+    pthread_mutex_unlock(&curl_mu);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&q->mu, NULL);
+    q->cfg = cfg;
+    q->ack = ack;
+    q->ack_ctx = ack_ctx;
+    q->batchwait = cfg->batchwait > 0 ? cfg->batchwait : 1.0;
+    q->batchsize = cfg->batchsize > 0 ? (size_t)cfg->batchsize : 1u << 20;
+    q->timeout = cfg->timeout > 0 ? cfg->timeout : 10.0;
+    q->max_backlog = cfg->max_backlog_bytes > 0 ? (size_t)cfg->max_backlog_bytes : 64u << 20;
+    q->max_retries = cfg->max_retries > 0 ? cfg->max_retries : 0;
+    push_backoff_init(&q->backoff, cfg->backoff_min > 0 ? cfg->backoff_min : 0.5,
+                      cfg->backoff_max > 0 ? cfg->backoff_max : 300.0);
+    q->rng = (uint64_t)(frond_now_realtime() * 1e9) ^ ((uint64_t)(uintptr_t)q << 16) ^ index;
+    if (q->rng == 0) {
+        q->rng = 0x9e3779b97f4a7c15ULL;
+    }
+    atomic_init(&q->backlog, 0);
+    atomic_init(&q->stopping, false);
+    if (setup_url(q) || setup_curl(q)) {
+        goto fail;
+    }
+    q->enc = batch_encoder_new();
+    if (!q->enc) {
+        goto fail;
+    }
+    q->m = metrics_get(reg);
+    if (q->m) {
+        q->s_sent_entries = series(q->m->sent_entries, q->host, NULL);
+        q->s_sent_bytes = series(q->m->sent_bytes, q->host, NULL);
+        q->s_encoded = series(q->m->encoded_bytes, q->host, NULL);
+        q->s_batches = series(q->m->batches, q->host, NULL);
+        q->s_backlog = series(q->m->backlog, q->host, NULL);
+    }
+    if (pthread_create(&q->thread, NULL, sender_main, q) != 0) {
+        frond_error("cannot start sender thread", "host", q->host);
+        goto fail;
+    }
+    q->thread_started = true;
+    return q;
+fail:
+    queue_free(q);
+    return NULL;
+}
+
+void ship_queue_stop(struct ship_queue *q, double deadline)
+{
+    if (!q) {
+        return;
+    }
+    pthread_mutex_lock(&q->mu);
+    q->deadline = deadline;
+    atomic_store(&q->stopping, true);
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    if (q->thread_started) {
+        pthread_join(q->thread, NULL);
+    }
+    size_t left = atomic_load(&q->backlog);
+    if (left) {
+        char n[32];
+        snprintf(n, sizeof(n), "%zu", left);
+        frond_warn("stopped with unsent entries; they will be read again at the next start", "host",
+                   q->host, "bytes", n);
+    }
+    queue_free(q);
+}
