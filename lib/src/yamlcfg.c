@@ -507,13 +507,15 @@ static int finish_map(struct builder *b, struct ynode *y)
         } else if (v->kind == FROND_YAML_SEQ) {
             nsrc = v->n;
         } else {
-            rc = berr(b, v->line, "merge key << needs a mapping or a sequence of mappings");
+            rc =
+                berr(b, m->keys[i]->line, "merge key << needs a mapping or a sequence of mappings");
             goto out;
         }
         for (size_t j = 0; j < nsrc; j++) {
             const struct frond_yaml_node *src = v->kind == FROND_YAML_MAP ? v : v->items[j];
             if (src->kind != FROND_YAML_MAP) {
-                rc = berr(b, src->line, "merge key << needs a mapping or a sequence of mappings");
+                rc = berr(b, m->keys[i]->line,
+                          "merge key << needs a mapping or a sequence of mappings");
                 goto out;
             }
             for (size_t k = 0; k < src->n; k++) {
@@ -667,8 +669,18 @@ static int parser_error(struct builder *b, const yaml_parser_t *p, size_t len)
     case YAML_READER_ERROR:
         return berr(b, offset_line(b->text, len, p->problem_offset), "%s", problem);
     default:
-        return berr(b, (int)p->problem_mark.line + 1, "%s", problem);
+        break;
     }
+    /*
+     * For an unclosed quote or bracket the problem is seen where the file
+     * ends; the context says where the construct began, which is the line
+     * the operator must look at.
+     */
+    if (p->context && p->context_mark.line != p->problem_mark.line) {
+        return berr(b, (int)p->problem_mark.line + 1, "%s (%s started at line %d)", problem,
+                    p->context, (int)p->context_mark.line + 1);
+    }
+    return berr(b, (int)p->problem_mark.line + 1, "%s", problem);
 }
 
 static int build(struct builder *b, const char *text, size_t len)
