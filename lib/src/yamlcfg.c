@@ -1127,10 +1127,14 @@ int frond_yaml_string(const struct frond_yaml_doc *doc, const struct frond_yaml_
     char *copy;
     int rc = scalar_of(doc, n, what, expect, err, errlen, &skip);
 
-    if (rc || skip) {
+    if (rc) {
         return rc;
     }
-    copy = strndup(n->value, n->value_len);
+    /*
+     * Null reads as "", as Go's yaml.v2 decodes it into a string, so that
+     * callers always get a string to look at and never a NULL to trip on.
+     */
+    copy = skip ? strdup("") : strndup(n->value, n->value_len);
     if (!copy) {
         return -ENOMEM;
     }

@@ -141,12 +141,23 @@ static void test_good(void)
     CHECK(!frond_yaml_is_null(frond_yaml_get(lab, "empty_quoted")));
     CHECK(frond_yaml_is_null(frond_yaml_get(lab, "plain_empty")));
     CHECK(frond_yaml_get(lab, "plain_empty") != NULL);
-    /* A null value leaves the caller's default alone. */
-    s = NULL;
+    /* A null or absent string reads as "", so callers never meet a NULL. */
     CHECK_INT(frond_yaml_string(&doc, frond_yaml_get(lab, "plain_empty"), "plain_empty", &s, err,
                                 sizeof(err)),
               0);
-    CHECK(s == NULL);
+    CHECK_STR(s, "");
+    free(s);
+    s = NULL;
+    CHECK_INT(frond_yaml_string(&doc, NULL, "absent", &s, err, sizeof(err)), 0);
+    CHECK_STR(s, "");
+    free(s);
+    s = NULL;
+    /* Other readers leave the caller's default alone on null or absent. */
+    b = true;
+    CHECK_INT(frond_yaml_bool(&doc, frond_yaml_get(lab, "plain_empty"), "plain_empty", &b, err,
+                              sizeof(err)),
+              0);
+    CHECK(b);
     port = 77;
     CHECK_INT(frond_yaml_long(&doc, NULL, "absent", &port, err, sizeof(err)), 0);
     CHECK_INT(port, 77);

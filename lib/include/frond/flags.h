@@ -6,7 +6,18 @@
  * back to an environment variable, and string flags may have a `<name>-file`
  * twin for secrets mounted from Kubernetes (see FROND_FLAG_SECRET).
  *
- * Precedence: command line, then env var, then default.
+ * Precedence: command line, then env var, then default. An empty env var
+ * counts as unset (as in kingpin). A FROND_FLAG_SECRET flag with an env var
+ * FOO also reads the file named by FOO_FILE when FOO is unset.
+ *
+ * Errors are one line to stderr in kingpin's shape, naming the flag:
+ *   frond_x: error: unknown long flag '--foo', try --help
+ *   frond_x: error: invalid value "abc" for flag --web.max-requests: expected an
+ *       integer, try --help
+ *   frond_x: error: flag --mongodb.uri-file: cannot read secret file "/x": No such
+ *       file or directory
+ * Bool flags never take the next argument (`--dry-run x` makes x positional).
+ * A flag that is not FROND_FLAG_REPEAT may be given several times: last wins.
  *
  * Ownership: a table of struct frond_flag is owned by the caller; string
  * values written into `*(char **)value` are heap copies owned by the table
@@ -41,7 +52,7 @@ struct frond_flag {
     const char *env;  /* environment fallback, or NULL */
     const char *help; /* one line */
     unsigned opts;
-    bool set;         /* out: given on the command line or through env */
+    bool set; /* out: given on the command line or through env */
 };
 
 struct frond_flagset {
@@ -63,7 +74,15 @@ void frond_flags_free(struct frond_flagset *fs);
 /* Print the --help text to stdout. */
 void frond_flags_usage(const struct frond_flagset *fs);
 
-/* Value parsers, shared with the YAML config loaders. 0 or -EINVAL. */
+/*
+ * Value parsers, shared with the YAML config loaders. 0 or -EINVAL (also for
+ * out-of-range values); *out is untouched on failure. Durations: Prometheus
+ * units y w d h m s ms (y = 365d) combined like "1h30m", Go's us/µs/ns and
+ * fractions ("1.5s"), or a plain number of seconds; never negative. Sizes:
+ * go-humanize units, case-insensitive, SI (KB = 1000) and IEC (KiB = 1024),
+ * fractions ("1.5MiB"), an optional blank before the unit. Longs: decimal,
+ * no blanks. Doubles: finite only, no hex. Booleans: see frond_yaml_bool.
+ */
 FROND_MUST_CHECK int frond_parse_duration(const char *s, double *seconds);
 FROND_MUST_CHECK int frond_parse_bytes(const char *s, long *bytes);
 FROND_MUST_CHECK int frond_parse_long(const char *s, long *out);
@@ -84,6 +103,8 @@ struct frond_common_opts {
     long max_requests;
 };
 
+/* One flag per two lines reads better than one field per line. */
+/* clang-format off */
 #define FROND_COMMON_FLAGS(o, listen)                                                              \
     {"web.listen-address", FROND_FLAG_STRING, &(o)->listen_address, (listen), NULL,                \
      "Address on which to expose metrics and web interface.", 0, false},                           \
@@ -103,5 +124,6 @@ struct frond_common_opts {
         "log.format", FROND_FLAG_STRING, &(o)->log_format, "logfmt", NULL,                         \
             "Output format of log messages: logfmt or json.", 0, false                             \
     }
+/* clang-format on */
 
 #endif
