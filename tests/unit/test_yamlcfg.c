@@ -386,7 +386,22 @@ static void test_inline(void)
     CHECK_INT(frond_yaml_parse("m.yml", NULL, 0, &doc, err, sizeof(err)), 0);
     frond_yaml_doc_cleanup(&doc);
 
-    /* Size limits. */
+    /* Size limits: more than 1,000,000 nodes, even in a small text. */
+    {
+        size_t n = 1000001, len = 2 * n + 2, o = 0;
+        char *text = malloc(len);
+        if (text) {
+            text[o++] = '[';
+            for (size_t i = 0; i < n; i++) {
+                text[o++] = '0';
+                text[o++] = i + 1 < n ? ',' : ']';
+            }
+            text[o++] = '\n';
+            CHECK_INT(frond_yaml_parse("m.yml", text, o, &doc, err, sizeof(err)), -EINVAL);
+            CHECK_STR(err, "m.yml:1: too many nodes (more than 1000000)");
+            free(text);
+        }
+    }
     {
         size_t big = 16u * 1024 * 1024 + 1;
         char *text = malloc(big);
