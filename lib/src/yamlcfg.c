@@ -451,7 +451,7 @@ static int finish_map(struct builder *b, struct ynode *y)
     struct frond_yaml_node *m = &y->n;
     struct strtab seen = {0};
     struct frond_yaml_node **keys = NULL, **items = NULL;
-    size_t n = 0, cap = 0, merges = 0;
+    size_t n = 0, cap = 0, merges = 0, examined = 0;
     int rc = 0;
 
     for (size_t i = 0; i < m->n; i++) {
@@ -516,6 +516,17 @@ static int finish_map(struct builder *b, struct ynode *y)
             if (src->kind != FROND_YAML_MAP) {
                 rc = berr(b, m->keys[i]->line,
                           "merge key << needs a mapping or a sequence of mappings");
+                goto out;
+            }
+            /*
+             * `<<: [*big, *big, ...]` would make this loop quadratic before
+             * the expanded-size check at close could stop it.
+             */
+            examined += src->n;
+            if (examined > YAML_MAX_EXPANDED) {
+                rc = berr(b, m->keys[i]->line,
+                          "document too large with aliases expanded (more than %u nodes)",
+                          YAML_MAX_EXPANDED);
                 goto out;
             }
             for (size_t k = 0; k < src->n; k++) {

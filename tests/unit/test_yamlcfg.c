@@ -235,6 +235,8 @@ static const struct bad_case bad_cases[] = {
     {"bad_control_char.yml", "bad_control_char.yml:2: control characters are not allowed"},
     {"bad_utf8.yml", "bad_utf8.yml:2: invalid leading UTF-8 octet"},
     {"bad_deep.yml", "bad_deep.yml:2: nesting deeper than 256 levels"},
+    {"bad_merge_bomb.yml", "bad_merge_bomb.yml:2004: document too large with aliases expanded "
+                           "(more than 1000000 nodes)"},
     {"bad_laughs.yml",
      "bad_laughs.yml:7: document too large with aliases expanded (more than 1000000 nodes)"},
 };
