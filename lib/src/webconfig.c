@@ -56,18 +56,30 @@ static const char *const wc_allowed_headers[] = {
     "Strict-Transport-Security", "X-Content-Type-Options",  "X-Frame-Options",
     "X-XSS-Protection",          "Content-Security-Policy", NULL};
 
-/* Read a whole file (NUL-terminated) into *out. -errno, or -EFBIG past WC_MAX_FILE. */
-static int wc_read_file(const char *path, char **out)
+/*
+ * Read a whole file (NUL-terminated) into *out. -errno, or -EFBIG past
+ * WC_MAX_FILE. With `regular_only`, devices and pipes are refused
+ * (-EINVAL) instead of read: a cert_file of /dev/stdin or a FIFO would
+ * block startup forever.
+ */
+static int wc_read_file(const char *path, bool regular_only, char **out)
 {
     int fd = -1, rc = 0;
     struct frond_buf b;
     char chunk[8192];
 
     frond_buf_init(&b, WC_MAX_FILE);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0));
     if (fd < 0) {
         rc = -errno;
         goto out;
+    }
+    if (regular_only) {
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            rc = -EINVAL;
+            goto out;
+        }
     }
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -202,16 +214,57 @@ static int wc_load_pem(const struct frond_yaml_doc *doc, const struct frond_yaml
         return frond_yaml_error(doc, frond_yaml_get(map, key), err, errlen, "%s: path too long",
                                 key);
     }
-    rc = wc_read_file(full, out);
+    rc = wc_read_file(full, true, out);
     if (rc) {
         return frond_yaml_error(doc, frond_yaml_get(map, key), err, errlen,
-                                "%s: cannot read %s: %s", key, full, strerror(-rc));
+                                "%s: cannot read %s: %s", key, full,
+                                rc == -EINVAL ? "not a regular file" : strerror(-rc));
     }
     if ((*out)[0] == '\0') {
         return frond_yaml_error(doc, frond_yaml_get(map, key), err, errlen, "%s: %s is empty", key,
                                 full);
     }
     return 0;
+}
+
+/*
+ * Load the PEM material into throwaway GnuTLS credentials, so that a key
+ * that does not match its certificate, or a CA file with no certificate,
+ * is reported with the line of the setting rather than as an opaque
+ * failure to start the server.
+ */
+static int wc_check_pem(const struct frond_yaml_doc *doc, const struct frond_yaml_node *tls,
+                        const struct frond_webconfig *wc, char *err, size_t errlen)
+{
+    gnutls_certificate_credentials_t cred = NULL;
+    gnutls_datum_t cert = {(unsigned char *)wc->cert_pem, (unsigned)strlen(wc->cert_pem)};
+    gnutls_datum_t key = {(unsigned char *)wc->key_pem, (unsigned)strlen(wc->key_pem)};
+    int rc;
+
+    if (gnutls_certificate_allocate_credentials(&cred) < 0) {
+        return -ENOMEM;
+    }
+    rc = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
+    if (rc < 0) {
+        rc = frond_yaml_error(doc, frond_yaml_get(tls, "cert_file"), err, errlen,
+                              "cert_file/key_file: not a usable PEM certificate and key: %s",
+                              gnutls_strerror(rc));
+        goto out;
+    }
+    rc = 0;
+    if (wc->client_ca_pem) {
+        gnutls_datum_t ca = {(unsigned char *)wc->client_ca_pem,
+                             (unsigned)strlen(wc->client_ca_pem)};
+        int n = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
+        if (n <= 0) {
+            rc = frond_yaml_error(doc, frond_yaml_get(tls, "client_ca_file"), err, errlen,
+                                  "client_ca_file: no PEM certificate found%s%s", n < 0 ? ": " : "",
+                                  n < 0 ? gnutls_strerror(n) : "");
+        }
+    }
+out:
+    gnutls_certificate_free_credentials(cred);
+    return rc;
 }
 
 static int wc_parse_tls(const struct frond_yaml_doc *doc, const struct frond_yaml_node *tls,
@@ -327,6 +380,10 @@ static int wc_parse_tls(const struct frond_yaml_doc *doc, const struct frond_yam
     if (!rc && ca) {
         rc = wc_load_pem(doc, tls, "client_ca_file", ca, &wc->client_ca_pem, err, errlen);
     }
+    if (rc) {
+        goto out;
+    }
+    rc = wc_check_pem(doc, tls, wc, err, errlen);
     if (rc) {
         goto out;
     }
@@ -522,7 +579,7 @@ int frond_webconfig_load(const char *path, struct frond_webconfig *wc, char *err
     int rc;
 
     memset(wc, 0, sizeof(*wc));
-    rc = wc_read_file(path, &text);
+    rc = wc_read_file(path, false, &text);
     if (rc) {
         snprintf(errbuf, errlen, "%s: cannot read web config: %s", path, strerror(-rc));
         return -EINVAL;

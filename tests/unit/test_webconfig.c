@@ -16,6 +16,24 @@
 
 static char tmpdir[64];
 
+/* A self-signed P-256 certificate (valid until 2126) and its key, made with the openssl CLI. */
+static const char test_cert[] = "-----BEGIN CERTIFICATE-----\n"
+                                "MIIBizCCATGgAwIBAgIUA5w78ebMghnVyO4CNAQ+UhpA78EwCgYIKoZIzj0EAwIw\n"
+                                "GjEYMBYGA1UEAwwPZnJvbmQtdW5pdC10ZXN0MCAXDTI2MTEyODE5MzkwM1oYDzIx\n"
+                                "MjYxMTA0MTkzOTAzWjAaMRgwFgYDVQQDDA9mcm9uZC11bml0LXRlc3QwWTATBgcq\n"
+                                "hkjOPQIBBggqhkjOPQMBBwNCAAT6AO1xrE1910k9gblrA1BwVKIiB+laEY2Q/2AD\n"
+                                "yZuIdFIIy7ahAK9bJmvloHqbnNNwpj+N5nOuMMi0/69EWMj2o1MwUTAdBgNVHQ4E\n"
+                                "FgQU/BgRDVzznJB3ELuMQjobc18X7IEwHwYDVR0jBBgwFoAU/BgRDVzznJB3ELuM\n"
+                                "Qjobc18X7IEwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiBUKbhf\n"
+                                "o0AokzjTYqxEPzzVHebCJX4aNAnGO3NxhzqC5gIhAMTU4p6nEsONmznhG4zOZ3Io\n"
+                                "ayhd2FTYSoF4+tJDJYJL\n"
+                                "-----END CERTIFICATE-----\n";
+static const char test_key[] = "-----BEGIN PRIVATE KEY-----\n"
+                               "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgLt636vYqsoe//2iC\n"
+                               "9pE9Z5DdgE5wzXPmOnW9xyx/jfChRANCAAT6AO1xrE1910k9gblrA1BwVKIiB+la\n"
+                               "EY2Q/2ADyZuIdFIIy7ahAK9bJmvloHqbnNNwpj+N5nOuMMi0/69EWMj2\n"
+                               "-----END PRIVATE KEY-----\n";
+
 static void write_file(const char *name, const char *content)
 {
     char path[256];
@@ -58,9 +76,10 @@ static void test_full(void)
     struct frond_webconfig wc;
     char yaml[2048], err[512], cfg[128];
 
-    write_file("server.crt", "CERT PEM\n");
-    write_file("server.key", "KEY PEM\n");
-    write_file("ca.crt", "CA PEM\n");
+    write_file("server.crt", test_cert);
+    write_file("server.key", test_key);
+    write_file("ca.crt", test_cert);
+    write_file("junk.pem", "not a certificate\n");
     snprintf(yaml, sizeof(yaml),
              "tls_server_config:\n"
              "  cert_file: %s/server.crt\n"
@@ -81,9 +100,9 @@ static void test_full(void)
              tmpdir, tmpdir, tmpdir);
     CHECK_INT(parse(yaml, &wc, err, sizeof(err)), 0);
     CHECK(wc.tls);
-    CHECK_STR(wc.cert_pem, "CERT PEM\n");
-    CHECK_STR(wc.key_pem, "KEY PEM\n");
-    CHECK_STR(wc.client_ca_pem, "CA PEM\n");
+    CHECK_STR(wc.cert_pem, test_cert);
+    CHECK_STR(wc.key_pem, test_key);
+    CHECK_STR(wc.client_ca_pem, test_cert);
     CHECK_INT(wc.client_auth, FROND_CLIENT_AUTH_REQUIRE_AND_VERIFY);
     CHECK_INT(wc.min_version, 12);
     CHECK_INT(wc.max_version, 13);
@@ -172,6 +191,39 @@ static void test_broken(void)
         /* The struct is left empty and cleanup is harmless after a failure. */
         CHECK(!wc.tls && wc.nusers == 0 && wc.cert_pem == NULL);
         frond_webconfig_cleanup(&wc);
+    }
+
+    /* PEM material is checked at load: junk, a key that is not the key, a CA with no cert. */
+    {
+        static const char *const pem_cases[][2] = {
+            {"tls_server_config:\n  cert_file: junk.pem\n  key_file: server.key\n",
+             "web.yml:2: cert_file/key_file: not a usable PEM"},
+            {"tls_server_config:\n  cert_file: server.crt\n  key_file: server.crt\n",
+             "web.yml:2: cert_file/key_file: not a usable PEM"},
+            {"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+             "  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: junk.pem\n",
+             "web.yml:5: client_ca_file: no PEM certificate"},
+            {"tls_server_config:\n  cert_file: /dev/null\n  key_file: server.key\n",
+             "web.yml:2: cert_file: cannot read /dev/null: not a regular file"},
+            {"tls_server_config:\n  cert_file: empty.yml\n  key_file: server.key\n",
+             "web.yml:2: cert_file: "},
+        };
+        char name[128];
+        write_file("empty.yml", "");
+        snprintf(name, sizeof(name), "%s/web.yml", tmpdir);
+        for (size_t i = 0; i < FROND_ARRAY_SIZE(pem_cases); i++) {
+            struct frond_webconfig wc;
+            char err[512] = "";
+            char want[256];
+            const char *y = pem_cases[i][0];
+            CHECK_INT(frond_webconfig_parse(name, y, strlen(y), &wc, err, sizeof(err)), -EINVAL);
+            snprintf(want, sizeof(want), "%s/%s", tmpdir, pem_cases[i][1]);
+            if (strncmp(err, want, strlen(want)) != 0) {
+                check_failures++;
+                fprintf(stderr, "pem case %zu: got \"%s\", want \"%s...\"\n", i, err, want);
+            }
+            frond_webconfig_cleanup(&wc);
+        }
     }
 
     {
