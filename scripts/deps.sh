@@ -17,7 +17,7 @@ PKGS=(
   systemd systemd-journal-remote
   # Python stand-ins (MongoDB wire protocol, Loki push receiver)
   python3 python3-mockupdb python3-pymongo python3-snappy python3-protobuf
-  python3-yaml protobuf-compiler
+  python3-yaml protobuf-compiler python3-pika
   # benchmarks
   wrk hyperfine valgrind time procps curl openssl
 )
