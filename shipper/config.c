@@ -1,0 +1,912 @@
+/*
+ * The promtail-compatible config loader. It walks the frond/yamlcfg.h tree
+ * section by section; each section lists the keys it knows, so an unknown
+ * key fails with its line. Keys promtail has but frondtail does not need
+ * (gRPC, HTTP server timeouts) are accepted and logged as ignored, so a
+ * promtail file loads unchanged; features frondtail does not implement
+ * (other pipeline stages, service discovery, relabeling, the journal) fail
+ * loudly, because ignoring them would ship the wrong logs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "frond/log.h"
+#include "frond/yamlcfg.h"
+
+#define DEFAULT_BACKLOG (64L * 1024 * 1024)
+#define SECRET_FILE_MAX (64 * 1024)
+
+struct ctx {
+    const struct frond_yaml_doc *doc;
+    char *err;
+    size_t errlen;
+};
+
+static int check(struct ctx *x, const struct frond_yaml_node *map, const char *const *known,
+                 const char *where)
+{
+    return frond_yaml_check_keys(x->doc, map, known, where, x->err, x->errlen);
+}
+
+static int str(struct ctx *x, const struct frond_yaml_node *map, const char *key, char **out)
+{
+    const struct frond_yaml_node *n = frond_yaml_get(map, key);
+    if (!n || frond_yaml_is_null(n)) {
+        return 0;
+    }
+    char *v = NULL;
+    int rc = frond_yaml_string(x->doc, n, key, &v, x->err, x->errlen);
+    if (rc) {
+        return rc;
+    }
+    free(*out);
+    *out = v;
+    return 0;
+}
+
+static int dur(struct ctx *x, const struct frond_yaml_node *map, const char *key, double *out)
+{
+    const struct frond_yaml_node *n = frond_yaml_get(map, key);
+    if (!n || frond_yaml_is_null(n)) {
+        return 0;
+    }
+    int rc = frond_yaml_duration(x->doc, n, key, out, x->err, x->errlen);
+    if (!rc && *out < 0) {
+        return frond_yaml_error(x->doc, n, x->err, x->errlen, "%s must not be negative", key);
+    }
+    return rc;
+}
+
+static int bytes(struct ctx *x, const struct frond_yaml_node *map, const char *key, long *out)
+{
+    const struct frond_yaml_node *n = frond_yaml_get(map, key);
+    if (!n || frond_yaml_is_null(n)) {
+        return 0;
+    }
+    int rc = frond_yaml_bytes(x->doc, n, key, out, x->err, x->errlen);
+    if (!rc && *out < 0) {
+        return frond_yaml_error(x->doc, n, x->err, x->errlen, "%s must not be negative", key);
+    }
+    return rc;
+}
+
+static int num(struct ctx *x, const struct frond_yaml_node *map, const char *key, long *out)
+{
+    const struct frond_yaml_node *n = frond_yaml_get(map, key);
+    if (!n || frond_yaml_is_null(n)) {
+        return 0;
+    }
+    int rc = frond_yaml_long(x->doc, n, key, out, x->err, x->errlen);
+    if (!rc && *out < 0) {
+        return frond_yaml_error(x->doc, n, x->err, x->errlen, "%s must not be negative", key);
+    }
+    return rc;
+}
+
+static int boolean(struct ctx *x, const struct frond_yaml_node *map, const char *key, bool *out)
+{
+    const struct frond_yaml_node *n = frond_yaml_get(map, key);
+    if (!n || frond_yaml_is_null(n)) {
+        return 0;
+    }
+    return frond_yaml_bool(x->doc, n, key, out, x->err, x->errlen);
+}
+
+static bool valid_label_name(const char *s)
+{
+    if (!s || !*s) {
+        return false;
+    }
+    for (const char *p = s; *p; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                  (p != s && c >= '0' && c <= '9');
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A secret from a file: whole content, trailing newlines cut (Kubernetes mounts). */
+static int read_secret(struct ctx *x, const struct frond_yaml_node *at, const char *path,
+                       char **out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return frond_yaml_error(x->doc, at, x->err, x->errlen, "cannot read %s: %s", path,
+                                strerror(errno));
+    }
+    char *buf = malloc(SECRET_FILE_MAX + 1);
+    if (!buf) {
+        close(fd);
+        return -ENOMEM;
+    }
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, SECRET_FILE_MAX - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        len += (size_t)n;
+        if (len == SECRET_FILE_MAX) {
+            break;
+        }
+    }
+    close(fd);
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
+        len--;
+    }
+    buf[len] = '\0';
+    free(*out);
+    *out = buf;
+    return 0;
+}
+
+static int string_map(struct ctx *x, const struct frond_yaml_node *n, const char *what,
+                      bool label_names, struct labels_set *out)
+{
+    if (frond_yaml_is_null(n)) {
+        return 0;
+    }
+    if (n->kind != FROND_YAML_MAP) {
+        return frond_yaml_error(x->doc, n, x->err, x->errlen, "%s must be a mapping", what);
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        const struct frond_yaml_node *k = n->keys[i], *v = n->items[i];
+        char *val = NULL;
+        if (k->kind != FROND_YAML_SCALAR || !k->value) {
+            return frond_yaml_error(x->doc, k, x->err, x->errlen, "%s: keys must be strings", what);
+        }
+        if (label_names && !valid_label_name(k->value)) {
+            return frond_yaml_error(x->doc, k, x->err, x->errlen, "%s: invalid label name \"%s\"",
+                                    what, k->value);
+        }
+        if (!frond_yaml_is_null(v)) {
+            int rc = frond_yaml_string(x->doc, v, k->value, &val, x->err, x->errlen);
+            if (rc) {
+                return rc;
+            }
+        }
+        int rc = labels_set(out, k->value, val ? val : "");
+        free(val);
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void ignored(struct ctx *x, const struct frond_yaml_node *map, const char *key)
+{
+    const struct frond_yaml_node *n = frond_yaml_get(map, key);
+    if (n) {
+        char line[32];
+        snprintf(line, sizeof(line), "%d", n->line);
+        frond_info("config key accepted for promtail compatibility and ignored", "key", key, "file",
+                   x->doc->name, "line", line);
+    }
+}
+
+static int client_defaults(struct ship_client_config *cc, const char *url)
+{
+    memset(cc, 0, sizeof(*cc));
+    cc->batchwait = 1;
+    cc->batchsize = 1024 * 1024;
+    cc->timeout = 10;
+    cc->backoff_min = 0.5;
+    cc->backoff_max = 300;
+    cc->max_retries = 0;
+    cc->max_backlog_bytes = DEFAULT_BACKLOG;
+    if (url) {
+        cc->url = strdup(url);
+        if (!cc->url) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void config_client_cleanup(struct ship_client_config *cc)
+{
+    free(cc->url);
+    free(cc->tenant_id);
+    free(cc->basic_auth_user);
+    free(cc->basic_auth_password);
+    free(cc->bearer_token);
+    free(cc->tls_ca_file);
+    free(cc->tls_cert_file);
+    free(cc->tls_key_file);
+    free(cc->tls_server_name);
+    for (size_t i = 0; i < cc->nheaders; i++) {
+        free(cc->headers[i].name);
+        free(cc->headers[i].value);
+    }
+    free(cc->headers);
+    for (size_t i = 0; i < cc->nexternal_labels; i++) {
+        free(cc->external_label_names[i]);
+        free(cc->external_label_values[i]);
+    }
+    free(cc->external_label_names);
+    free(cc->external_label_values);
+    memset(cc, 0, sizeof(*cc));
+}
+
+static int load_client(struct ctx *x, const struct frond_yaml_node *n,
+                       struct ship_client_config *cc)
+{
+    static const char *const known[] = {"url",
+                                        "tenant_id",
+                                        "batchwait",
+                                        "batchsize",
+                                        "timeout",
+                                        "backoff_config",
+                                        "external_labels",
+                                        "basic_auth",
+                                        "bearer_token",
+                                        "bearer_token_file",
+                                        "tls_config",
+                                        "headers",
+                                        "max_backlog_bytes",
+                                        "name",
+                                        "drop_rate_limited_batches",
+                                        NULL};
+    int rc = check(x, n, known, "clients");
+    if (!rc) {
+        rc = str(x, n, "url", &cc->url);
+    }
+    if (!rc && !cc->url) {
+        rc = frond_yaml_error(x->doc, n, x->err, x->errlen, "client: url is required");
+    }
+    if (!rc) {
+        rc = str(x, n, "tenant_id", &cc->tenant_id);
+    }
+    if (!rc) {
+        rc = dur(x, n, "batchwait", &cc->batchwait);
+    }
+    if (!rc) {
+        rc = bytes(x, n, "batchsize", &cc->batchsize);
+    }
+    if (!rc) {
+        rc = dur(x, n, "timeout", &cc->timeout);
+    }
+    if (!rc) {
+        rc = bytes(x, n, "max_backlog_bytes", &cc->max_backlog_bytes);
+    }
+    if (!rc && cc->max_backlog_bytes < 64 * 1024) {
+        rc = frond_yaml_error(x->doc, frond_yaml_get(n, "max_backlog_bytes"), x->err, x->errlen,
+                              "max_backlog_bytes must be at least 64KiB");
+    }
+    if (!rc) {
+        ignored(x, n, "name");
+        ignored(x, n, "drop_rate_limited_batches");
+    }
+    const struct frond_yaml_node *b = frond_yaml_get(n, "backoff_config");
+    if (!rc && b && !frond_yaml_is_null(b)) {
+        static const char *const bk[] = {"min_period", "max_period", "max_retries", NULL};
+        rc = check(x, b, bk, "backoff_config");
+        if (!rc) {
+            rc = dur(x, b, "min_period", &cc->backoff_min);
+        }
+        if (!rc) {
+            rc = dur(x, b, "max_period", &cc->backoff_max);
+        }
+        if (!rc) {
+            rc = num(x, b, "max_retries", &cc->max_retries);
+        }
+    }
+    const struct frond_yaml_node *a = frond_yaml_get(n, "basic_auth");
+    if (!rc && a && !frond_yaml_is_null(a)) {
+        static const char *const ak[] = {"username", "password", "password_file", NULL};
+        char *pwfile = NULL;
+        rc = check(x, a, ak, "basic_auth");
+        if (!rc) {
+            rc = str(x, a, "username", &cc->basic_auth_user);
+        }
+        if (!rc) {
+            rc = str(x, a, "password", &cc->basic_auth_password);
+        }
+        if (!rc) {
+            rc = str(x, a, "password_file", &pwfile);
+        }
+        if (!rc && pwfile) {
+            rc = read_secret(x, frond_yaml_get(a, "password_file"), pwfile,
+                             &cc->basic_auth_password);
+        }
+        free(pwfile);
+    }
+    if (!rc) {
+        rc = str(x, n, "bearer_token", &cc->bearer_token);
+    }
+    char *tokfile = NULL;
+    if (!rc) {
+        rc = str(x, n, "bearer_token_file", &tokfile);
+    }
+    if (!rc && tokfile) {
+        rc = read_secret(x, frond_yaml_get(n, "bearer_token_file"), tokfile, &cc->bearer_token);
+    }
+    free(tokfile);
+    const struct frond_yaml_node *t = frond_yaml_get(n, "tls_config");
+    if (!rc && t && !frond_yaml_is_null(t)) {
+        static const char *const tk[] = {
+            "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify", NULL};
+        rc = check(x, t, tk, "tls_config");
+        if (!rc) {
+            rc = str(x, t, "ca_file", &cc->tls_ca_file);
+        }
+        if (!rc) {
+            rc = str(x, t, "cert_file", &cc->tls_cert_file);
+        }
+        if (!rc) {
+            rc = str(x, t, "key_file", &cc->tls_key_file);
+        }
+        if (!rc) {
+            rc = str(x, t, "server_name", &cc->tls_server_name);
+        }
+        if (!rc) {
+            rc = boolean(x, t, "insecure_skip_verify", &cc->tls_insecure_skip_verify);
+        }
+    }
+    struct labels_set tmp;
+    labels_init(&tmp);
+    const struct frond_yaml_node *h = frond_yaml_get(n, "headers");
+    if (!rc && h) {
+        rc = string_map(x, h, "headers", false, &tmp);
+        if (!rc && tmp.n) {
+            cc->headers = calloc(tmp.n, sizeof(*cc->headers));
+            if (!cc->headers) {
+                rc = -ENOMEM;
+            }
+            for (size_t i = 0; !rc && i < tmp.n; i++) {
+                cc->headers[i].name = tmp.l[i].name;
+                cc->headers[i].value = tmp.l[i].value;
+                tmp.l[i].name = tmp.l[i].value = NULL;
+                cc->nheaders++;
+            }
+            tmp.n = 0;
+        }
+    }
+    labels_cleanup(&tmp);
+    const struct frond_yaml_node *el = frond_yaml_get(n, "external_labels");
+    if (!rc && el) {
+        rc = string_map(x, el, "external_labels", true, &tmp);
+        if (!rc && tmp.n) {
+            cc->external_label_names = calloc(tmp.n, sizeof(char *));
+            cc->external_label_values = calloc(tmp.n, sizeof(char *));
+            if (!cc->external_label_names || !cc->external_label_values) {
+                rc = -ENOMEM;
+            }
+            for (size_t i = 0; !rc && i < tmp.n; i++) {
+                cc->external_label_names[i] = tmp.l[i].name;
+                cc->external_label_values[i] = tmp.l[i].value;
+                tmp.l[i].name = tmp.l[i].value = NULL;
+                cc->nexternal_labels++;
+            }
+            tmp.n = 0;
+        }
+    }
+    labels_cleanup(&tmp);
+    return rc;
+}
+
+static int add_client(struct shipper_config *c, struct ship_client_config **out)
+{
+    struct ship_client_config *nc = realloc(c->clients, (c->nclients + 1) * sizeof(*nc));
+    if (!nc) {
+        return -ENOMEM;
+    }
+    c->clients = nc;
+    *out = &nc[c->nclients];
+    int rc = client_defaults(*out, NULL);
+    if (!rc) {
+        c->nclients++;
+    }
+    return rc;
+}
+
+static void target_cleanup(struct tail_target *t)
+{
+    free(t->path);
+    free(t->path_exclude);
+    labels_cleanup(&t->labels);
+}
+
+static void scrape_cleanup(struct scrape_config *s)
+{
+    free(s->job_name);
+    for (size_t i = 0; i < s->ntargets; i++) {
+        target_cleanup(&s->targets[i]);
+    }
+    free(s->targets);
+    memset(s, 0, sizeof(*s));
+}
+
+static int load_stages(struct ctx *x, const struct frond_yaml_node *n, struct scrape_config *s)
+{
+    if (frond_yaml_is_null(n)) {
+        return 0;
+    }
+    if (n->kind != FROND_YAML_SEQ) {
+        return frond_yaml_error(x->doc, n, x->err, x->errlen, "pipeline_stages must be a list");
+    }
+    bool have = false;
+    for (size_t i = 0; i < n->n; i++) {
+        const struct frond_yaml_node *st = n->items[i];
+        if (st->kind != FROND_YAML_MAP || st->n != 1 || !st->keys[0]->value) {
+            return frond_yaml_error(x->doc, st, x->err, x->errlen,
+                                    "each pipeline stage must be a mapping with one key");
+        }
+        const char *name = st->keys[0]->value;
+        const struct frond_yaml_node *body = st->items[0];
+        enum parse_format f;
+        if (strcmp(name, "cri") == 0) {
+            f = PARSE_CRI;
+        } else if (strcmp(name, "docker") == 0) {
+            f = PARSE_DOCKER;
+        } else {
+            return frond_yaml_error(x->doc, st->keys[0], x->err, x->errlen,
+                                    "pipeline stage \"%s\" is not supported by frondtail "
+                                    "(supported: cri, docker)",
+                                    name);
+        }
+        if (have) {
+            return frond_yaml_error(x->doc, st->keys[0], x->err, x->errlen,
+                                    "only one of cri/docker may be given per scrape config");
+        }
+        have = true;
+        s->format = f;
+        if (!frond_yaml_is_null(body)) {
+            static const char *const ck[] = {"max_partial_lines", "max_partial_line_size",
+                                             "max_partial_line_size_truncate", NULL};
+            static const char *const dk[] = {NULL};
+            int rc = check(x, body, f == PARSE_CRI ? ck : dk, name);
+            if (!rc && f == PARSE_CRI) {
+                rc = num(x, body, "max_partial_lines", &s->max_partial_lines);
+                if (!rc) {
+                    ignored(x, body, "max_partial_line_size");
+                    ignored(x, body, "max_partial_line_size_truncate");
+                }
+            }
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+static int load_target(struct ctx *x, const struct frond_yaml_node *n, struct tail_target *t)
+{
+    static const char *const known[] = {"targets", "labels", NULL};
+    int rc = check(x, n, known, "static_configs");
+    if (rc) {
+        return rc;
+    }
+    const struct frond_yaml_node *tg = frond_yaml_get(n, "targets");
+    if (tg && !frond_yaml_is_null(tg)) {
+        /* promtail requires `targets` but ignores its content; check the type only. */
+        if (tg->kind != FROND_YAML_SEQ) {
+            return frond_yaml_error(x->doc, tg, x->err, x->errlen, "targets must be a list");
+        }
+        for (size_t i = 0; i < tg->n; i++) {
+            if (tg->items[i]->kind != FROND_YAML_SCALAR) {
+                return frond_yaml_error(x->doc, tg->items[i], x->err, x->errlen,
+                                        "targets must be a list of strings");
+            }
+        }
+    }
+    const struct frond_yaml_node *l = frond_yaml_get(n, "labels");
+    rc = string_map(x, l, "labels", true, &t->labels);
+    if (rc) {
+        return rc;
+    }
+    const char *p = labels_get(&t->labels, "__path__");
+    if (!p || !*p) {
+        return frond_yaml_error(x->doc, l ? l : n, x->err, x->errlen,
+                                "static_configs: labels.__path__ is required");
+    }
+    if (p[0] != '/') {
+        return frond_yaml_error(x->doc, l, x->err, x->errlen,
+                                "__path__ must be an absolute path glob: %s", p);
+    }
+    t->path = strdup(p);
+    const char *ex = labels_get(&t->labels, "__path_exclude__");
+    if (ex && *ex) {
+        t->path_exclude = strdup(ex);
+        if (!t->path_exclude) {
+            return -ENOMEM;
+        }
+    }
+    return t->path ? 0 : -ENOMEM;
+}
+
+static int load_scrape(struct ctx *x, const struct frond_yaml_node *n, struct scrape_config *s)
+{
+    static const char *const known[] = {"job_name", "static_configs",  "pipeline_stages",
+                                        "journal",  "relabel_configs", "kubernetes_sd_configs",
+                                        NULL};
+    int rc = check(x, n, known, "scrape_configs");
+    if (rc) {
+        return rc;
+    }
+    s->max_partial_lines = 100;
+    rc = str(x, n, "job_name", &s->job_name);
+    if (rc) {
+        return rc;
+    }
+    const struct frond_yaml_node *j = frond_yaml_get(n, "journal");
+    if (j) {
+        return frond_yaml_error(x->doc, j, x->err, x->errlen,
+                                "journal scraping is not supported yet by frondtail");
+    }
+    const struct frond_yaml_node *r = frond_yaml_get(n, "relabel_configs");
+    if (r && !frond_yaml_is_null(r) && !(r->kind == FROND_YAML_SEQ && r->n == 0)) {
+        return frond_yaml_error(x->doc, r, x->err, x->errlen,
+                                "relabel_configs is not supported yet by frondtail; use static "
+                                "labels in static_configs");
+    }
+    const struct frond_yaml_node *k = frond_yaml_get(n, "kubernetes_sd_configs");
+    if (k) {
+        return frond_yaml_error(x->doc, k, x->err, x->errlen,
+                                "kubernetes_sd_configs is not supported: frondtail reads pod "
+                                "labels from kubelet log paths (static_configs with __path__)");
+    }
+    rc = load_stages(x, frond_yaml_get(n, "pipeline_stages"), s);
+    if (rc) {
+        return rc;
+    }
+    const struct frond_yaml_node *sc = frond_yaml_get(n, "static_configs");
+    if (!sc || frond_yaml_is_null(sc)) {
+        return frond_yaml_error(x->doc, n, x->err, x->errlen,
+                                "scrape config needs static_configs with a __path__ label");
+    }
+    if (sc->kind != FROND_YAML_SEQ) {
+        return frond_yaml_error(x->doc, sc, x->err, x->errlen, "static_configs must be a list");
+    }
+    s->targets = calloc(sc->n ? sc->n : 1, sizeof(*s->targets));
+    if (!s->targets) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < sc->n; i++) {
+        labels_init(&s->targets[i].labels);
+        s->ntargets++;
+        rc = load_target(x, sc->items[i], &s->targets[i]);
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct shipper_config *c)
+{
+    static const char *const known[] = {"server",        "positions",      "clients",
+                                        "client",        "scrape_configs", "limits_config",
+                                        "target_config", "frondtail",      NULL};
+    int rc = check(x, root, known, "the top level");
+    if (rc) {
+        return rc;
+    }
+    const struct frond_yaml_node *s = frond_yaml_get(root, "server");
+    if (s && !frond_yaml_is_null(s)) {
+        static const char *const sk[] = {"http_listen_address",
+                                         "http_listen_port",
+                                         "grpc_listen_address",
+                                         "grpc_listen_port",
+                                         "log_level",
+                                         "log_format",
+                                         "disable",
+                                         "register_instrumentation",
+                                         "http_server_read_timeout",
+                                         "http_server_write_timeout",
+                                         "http_server_idle_timeout",
+                                         "graceful_shutdown_timeout",
+                                         "health_check_target",
+                                         "enable_runtime_reload",
+                                         NULL};
+        rc = check(x, s, sk, "server");
+        if (!rc) {
+            rc = str(x, s, "http_listen_address", &c->http_listen_address);
+        }
+        if (!rc) {
+            rc = num(x, s, "http_listen_port", &c->http_listen_port);
+        }
+        if (!rc && c->http_listen_port > 65535) {
+            rc = frond_yaml_error(x->doc, frond_yaml_get(s, "http_listen_port"), x->err, x->errlen,
+                                  "http_listen_port must be at most 65535");
+        }
+        if (!rc) {
+            rc = str(x, s, "log_level", &c->log_level);
+        }
+        if (!rc) {
+            rc = str(x, s, "log_format", &c->log_format);
+        }
+        if (!rc) {
+            static const char *const ig[] = {"grpc_listen_address",
+                                             "grpc_listen_port",
+                                             "disable",
+                                             "register_instrumentation",
+                                             "http_server_read_timeout",
+                                             "http_server_write_timeout",
+                                             "http_server_idle_timeout",
+                                             "graceful_shutdown_timeout",
+                                             "health_check_target",
+                                             "enable_runtime_reload"};
+            for (size_t i = 0; i < FROND_ARRAY_SIZE(ig); i++) {
+                ignored(x, s, ig[i]);
+            }
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    const struct frond_yaml_node *p = frond_yaml_get(root, "positions");
+    if (p && !frond_yaml_is_null(p)) {
+        static const char *const pk[] = {"filename", "sync_period", "ignore_invalid_yaml", NULL};
+        rc = check(x, p, pk, "positions");
+        if (!rc) {
+            rc = str(x, p, "filename", &c->positions_file);
+        }
+        if (!rc) {
+            rc = dur(x, p, "sync_period", &c->positions_sync_period);
+        }
+        if (!rc) {
+            rc = boolean(x, p, "ignore_invalid_yaml", &c->ignore_invalid_yaml);
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    const struct frond_yaml_node *cl = frond_yaml_get(root, "clients");
+    const struct frond_yaml_node *one = frond_yaml_get(root, "client");
+    if (cl && !frond_yaml_is_null(cl)) {
+        if (cl->kind != FROND_YAML_SEQ) {
+            return frond_yaml_error(x->doc, cl, x->err, x->errlen, "clients must be a list");
+        }
+        for (size_t i = 0; i < cl->n; i++) {
+            struct ship_client_config *cc;
+            rc = add_client(c, &cc);
+            if (!rc) {
+                rc = load_client(x, cl->items[i], cc);
+            }
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    if (one && !frond_yaml_is_null(one)) {
+        struct ship_client_config *cc;
+        rc = add_client(c, &cc);
+        if (!rc) {
+            rc = load_client(x, one, cc);
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    const struct frond_yaml_node *sc = frond_yaml_get(root, "scrape_configs");
+    if (sc && !frond_yaml_is_null(sc)) {
+        if (sc->kind != FROND_YAML_SEQ) {
+            return frond_yaml_error(x->doc, sc, x->err, x->errlen, "scrape_configs must be a list");
+        }
+        c->scrapes = calloc(sc->n ? sc->n : 1, sizeof(*c->scrapes));
+        if (!c->scrapes) {
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < sc->n; i++) {
+            c->nscrapes++;
+            rc = load_scrape(x, sc->items[i], &c->scrapes[i]);
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    const struct frond_yaml_node *l = frond_yaml_get(root, "limits_config");
+    if (l && !frond_yaml_is_null(l)) {
+        static const char *const lk[] = {"max_line_size", "max_line_size_truncate", NULL};
+        rc = check(x, l, lk, "limits_config");
+        if (!rc) {
+            rc = bytes(x, l, "max_line_size", &c->max_line_size);
+        }
+        if (!rc) {
+            rc = boolean(x, l, "max_line_size_truncate", &c->max_line_size_truncate);
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    const struct frond_yaml_node *t = frond_yaml_get(root, "target_config");
+    if (t && !frond_yaml_is_null(t)) {
+        static const char *const tk[] = {"sync_period", NULL};
+        rc = check(x, t, tk, "target_config");
+        if (!rc) {
+            rc = dur(x, t, "sync_period", &c->target_sync_period);
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    const struct frond_yaml_node *f = frond_yaml_get(root, "frondtail");
+    if (f && !frond_yaml_is_null(f)) {
+        static const char *const fk[] = {"pod_uid_label", NULL};
+        rc = check(x, f, fk, "frondtail");
+        if (!rc) {
+            rc = boolean(x, f, "pod_uid_label", &c->pod_uid_label);
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    if (c->positions_sync_period <= 0 || c->target_sync_period <= 0) {
+        return frond_yaml_error(x->doc, root, x->err, x->errlen,
+                                "sync_period must be greater than zero");
+    }
+    return 0;
+}
+
+static int base_defaults(struct shipper_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->http_listen_port = 9080;
+    c->positions_sync_period = 10;
+    c->target_sync_period = 10;
+    c->http_listen_address = strdup("");
+    c->positions_file = strdup(CONFIG_DEFAULT_POSITIONS);
+    return c->http_listen_address && c->positions_file ? 0 : -ENOMEM;
+}
+
+static int default_client(struct shipper_config *c)
+{
+    const char *url = getenv("LOKI_URL");
+    struct ship_client_config *cc;
+    int rc = add_client(c, &cc);
+    if (!rc) {
+        cc->url = strdup(url && *url ? url : CONFIG_DEFAULT_URL);
+        rc = cc->url ? 0 : -ENOMEM;
+    }
+    return rc;
+}
+
+int config_defaults(struct shipper_config *c)
+{
+    int rc = base_defaults(c);
+    if (!rc) {
+        rc = default_client(c);
+    }
+    if (!rc) {
+        c->scrapes = calloc(1, sizeof(*c->scrapes));
+        rc = c->scrapes ? 0 : -ENOMEM;
+    }
+    if (!rc) {
+        struct scrape_config *s = &c->scrapes[0];
+        c->nscrapes = 1;
+        s->format = PARSE_CRI;
+        s->max_partial_lines = 100;
+        s->job_name = strdup("kubernetes-pods");
+        s->targets = calloc(1, sizeof(*s->targets));
+        rc = s->job_name && s->targets ? 0 : -ENOMEM;
+        if (!rc) {
+            s->ntargets = 1;
+            labels_init(&s->targets[0].labels);
+            s->targets[0].path = strdup(CONFIG_DEFAULT_PODS_GLOB);
+            rc = s->targets[0].path ? 0 : -ENOMEM;
+        }
+    }
+    if (rc) {
+        config_cleanup(c);
+    }
+    return rc;
+}
+
+int config_parse(struct shipper_config *c, const char *name, const char *text, size_t len,
+                 bool expand_env, char *err, size_t errlen)
+{
+    struct frond_yaml_doc doc;
+    struct frond_buf exp;
+    frond_buf_init(&exp, 64u * 1024 * 1024);
+    memset(&doc, 0, sizeof(doc));
+    int rc = base_defaults(c);
+    if (!rc && expand_env) {
+        rc = frond_expand_env(text, len, &exp);
+        if (!rc) {
+            text = frond_buf_cstr(&exp);
+            len = exp.len;
+        }
+    }
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", name, strerror(-rc));
+        goto out;
+    }
+    rc = frond_yaml_parse(name, text, len, &doc, err, errlen);
+    if (rc) {
+        goto out;
+    }
+    if (doc.root) {
+        struct ctx x = {&doc, err, errlen};
+        rc = load_root(&x, doc.root, c);
+        if (rc) {
+            goto out;
+        }
+    }
+    if (c->nclients == 0) {
+        rc = default_client(c);
+    }
+out:
+    frond_yaml_doc_cleanup(&doc);
+    frond_buf_cleanup(&exp);
+    if (rc) {
+        if (rc != -EINVAL && err[0] == '\0') {
+            snprintf(err, errlen, "%s: %s", name, strerror(-rc));
+        }
+        config_cleanup(c);
+    }
+    return rc;
+}
+
+int config_load(struct shipper_config *c, const char *path, bool expand_env, char *err,
+                size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    memset(c, 0, sizeof(*c));
+    err[0] = '\0';
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    struct frond_buf b;
+    frond_buf_init(&b, 16u * 1024 * 1024);
+    int rc = 0;
+    for (;;) {
+        rc = frond_buf_reserve(&b, 65536);
+        if (rc) {
+            break;
+        }
+        ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            rc = -errno;
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        b.len += (size_t)n;
+    }
+    close(fd);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        frond_buf_cleanup(&b);
+        return rc;
+    }
+    rc = config_parse(c, path, b.data ? b.data : "", b.len, expand_env, err, errlen);
+    frond_buf_cleanup(&b);
+    return rc;
+}
+
+void config_cleanup(struct shipper_config *c)
+{
+    free(c->http_listen_address);
+    free(c->log_level);
+    free(c->log_format);
+    free(c->positions_file);
+    for (size_t i = 0; i < c->nclients; i++) {
+        config_client_cleanup(&c->clients[i]);
+    }
+    free(c->clients);
+    for (size_t i = 0; i < c->nscrapes; i++) {
+        scrape_cleanup(&c->scrapes[i]);
+    }
+    free(c->scrapes);
+    memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,480 @@
+/*
+ * frondtail: a promtail-compatible log shipper for Kubernetes nodes. This
+ * file is the wiring only: flags, config, the HTTP server, one ship queue
+ * per client (or the dry-run printer), the tailer, and the shutdown order
+ * that keeps "nothing lost" true on SIGTERM:
+ *
+ *   stop reading -> flush the queues until the deadline (acks still move
+ *   positions) -> save positions -> exit 0.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "frond/flags.h"
+#include "frond/http.h"
+#include "frond/log.h"
+#include "frond/process.h"
+#include "frond/registry.h"
+#include "labels.h"
+#include "parse.h"
+#include "positions.h"
+#include "ship.h"
+#include "tail.h"
+#include "tail_glob.h"
+
+struct opts {
+    char *config_file;
+    bool expand_env;
+    bool dry_run;
+    bool check_syntax;
+    bool check_config;
+    bool use_stdin;
+    char *positions_file;
+    char *client_url;
+    long listen_port;
+    char *listen_host;
+    double shutdown_timeout;
+    struct frond_common_opts common;
+};
+
+/* ---- outputs ---- */
+
+static int queue_push(void *ctx, const struct ship_entry *e)
+{
+    return ship_queue_push(ctx, e);
+}
+
+/* promtail's --dry-run prints "<time>\t<labels>\t<line>"; ours uses RFC 3339 in UTC. */
+static int dry_print(void *ctx, const struct ship_entry *e)
+{
+    (void)ctx;
+    time_t sec = (time_t)(e->ts_ns / 1000000000LL);
+    long nsec = (long)(e->ts_ns % 1000000000LL);
+    if (nsec < 0) {
+        nsec += 1000000000L;
+        sec--;
+    }
+    struct tm tm;
+    char ts[64];
+    gmtime_r(&sec, &tm);
+    size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + n, sizeof(ts) - n, ".%09ldZ", nsec);
+    flockfile(stdout);
+    fputs(ts, stdout);
+    fputc('\t', stdout);
+    fwrite(e->labels, 1, e->labels_len, stdout);
+    fputc('\t', stdout);
+    fwrite(e->line, 1, e->line_len, stdout);
+    fputc('\n', stdout);
+    funlockfile(stdout);
+    return 0;
+}
+
+/* stdin has no positions: acks have nothing to move. */
+static void noop_ack(void *ctx, uint64_t source_id, uint64_t end_offset)
+{
+    (void)ctx;
+    (void)source_id;
+    (void)end_offset;
+}
+
+/* ---- HTTP ---- */
+
+static int ready_route(void *ctx, struct frond_buf *body, const char **content_type)
+{
+    *content_type = "text/plain; charset=utf-8";
+    bool ready = ctx && tail_ready(ctx);
+    if (frond_buf_puts(body,
+                       ready ? "Ready\n" : "Not ready: first discovery scan not finished\n")) {
+        return 500;
+    }
+    return ready ? 200 : 503;
+}
+
+/* ---- config checks beyond the YAML ---- */
+
+static int check_globs(const struct shipper_config *c)
+{
+    for (size_t i = 0; i < c->nscrapes; i++) {
+        for (size_t j = 0; j < c->scrapes[i].ntargets; j++) {
+            const struct tail_target *tg = &c->scrapes[i].targets[j];
+            struct glob_pattern g;
+            if (glob_compile(tg->path, &g) != 0) {
+                fprintf(stderr, "frondtail: invalid __path__ glob \"%s\"\n", tg->path);
+                return -EINVAL;
+            }
+            glob_cleanup(&g);
+            if (tg->path_exclude) {
+                if (glob_compile(tg->path_exclude, &g) != 0) {
+                    fprintf(stderr, "frondtail: invalid __path_exclude__ glob \"%s\"\n",
+                            tg->path_exclude);
+                    return -EINVAL;
+                }
+                glob_cleanup(&g);
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- --stdin ---- */
+
+/*
+ * promtail's stdin mode: every line read from stdin is one entry, with the
+ * static labels of the first scrape config (job="stdin" when there is
+ * none) and that config's parser. No positions: stdin cannot be re-read.
+ */
+static int run_stdin(const struct shipper_config *c, struct ship_queue **qs, size_t nq,
+                     bool dry_run)
+{
+    const struct scrape_config *sc = c->nscrapes ? &c->scrapes[0] : NULL;
+    const struct labels_set *statics = sc && sc->ntargets ? &sc->targets[0].labels : NULL;
+    struct labels_set dflt;
+    labels_init(&dflt);
+    if (!statics || !labels_get(statics, "job")) {
+        if (labels_set(&dflt, "job", "stdin") != 0) {
+            return -ENOMEM;
+        }
+        if (statics && labels_merge(&dflt, statics) != 0) {
+            labels_cleanup(&dflt);
+            return -ENOMEM;
+        }
+        statics = &dflt;
+    }
+    struct parse_state ps;
+    parse_state_init(&ps, sc ? sc->format : PARSE_RAW,
+                     &(struct parse_limits){.max_line_size = (size_t)c->max_line_size,
+                                            .truncate = c->max_line_size_truncate,
+                                            .max_partial_lines = sc ? sc->max_partial_lines : 100});
+    size_t nout = dry_run ? 1 : nq;
+    struct frond_buf lab[3 * 32];
+    for (size_t i = 0; i < 3 * nout; i++) {
+        frond_buf_init(&lab[i], 64 * 1024);
+        const struct ship_client_config *cc = i / 3 < c->nclients ? &c->clients[i / 3] : NULL;
+        if (tail_file_labels(c, cc, statics, NULL, (enum parse_stream)(i % 3), &lab[i]) != 0) {
+            frond_error("cannot build labels");
+        }
+    }
+    size_t cap = 1024 * 1024, len = 0;
+    char *buf = malloc(cap);
+    uint64_t off = 0;
+    int rc = buf ? 0 : -ENOMEM;
+    bool eof = false;
+    while (!rc && !eof && !frond_process_stopping()) {
+        ssize_t n = read(0, buf + len, cap - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            eof = true;
+            if (len == 0) {
+                break;
+            }
+            /* A last line without a newline still counts. */
+            buf[len++] = '\n';
+        } else {
+            len += (size_t)n;
+        }
+        char *p = buf, *end = buf + len, *nl;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t ts = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+        while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL ||
+               (p == buf && end - p == (long)cap)) {
+            size_t ll = nl ? (size_t)(nl - p) : cap;
+            struct parse_entry pe;
+            int pr = parse_line(&ps, p, ll, off, ts, &pe);
+            off += ll + (nl ? 1 : 0);
+            p += ll + (nl ? 1 : 0);
+            if (pr <= 0 || pe.drop) {
+                continue;
+            }
+            for (size_t i = 0; i < nout; i++) {
+                struct frond_buf *lb = &lab[i * 3 + pe.stream];
+                struct ship_entry e = {pe.ts_ns, pe.line, pe.len, lb->data, lb->len, NULL, 0, off};
+                if (dry_run) {
+                    (void)dry_print(NULL, &e);
+                    continue;
+                }
+                /* stdin has no positions to pause on: wait for room instead. */
+                while (ship_queue_push(qs[i], &e) == -EAGAIN && !frond_process_stopping()) {
+                    struct timespec w = {0, 10 * 1000 * 1000};
+                    nanosleep(&w, NULL);
+                }
+            }
+        }
+        len = (size_t)(end - p);
+        memmove(buf, p, len);
+    }
+    fflush(stdout);
+    free(buf);
+    for (size_t i = 0; i < 3 * nout; i++) {
+        frond_buf_cleanup(&lab[i]);
+    }
+    parse_state_cleanup(&ps);
+    labels_cleanup(&dflt);
+    return rc;
+}
+
+/* ---- main ---- */
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    memset(&o, 0, sizeof(o));
+    struct frond_flag flags[] = {
+        {"config.file", FROND_FLAG_STRING, &o.config_file, NULL, "FRONDTAIL_CONFIG",
+         "promtail-compatible YAML configuration file (none: tail /var/log/pods as CRI).", 0,
+         false},
+        {"config.expand-env", FROND_FLAG_BOOL, &o.expand_env, "false", NULL,
+         "Expand ${VAR} and ${VAR:-default} in the config file, like promtail.", 0, false},
+        {"dry-run", FROND_FLAG_BOOL, &o.dry_run, "false", NULL,
+         "Print entries to stdout instead of pushing; positions are not advanced.", 0, false},
+        {"check-syntax", FROND_FLAG_BOOL, &o.check_syntax, "false", NULL,
+         "Validate the config file and exit (0 valid, 2 invalid).", 0, false},
+        {"check-config", FROND_FLAG_BOOL, &o.check_config, "false", NULL, "Same as -check-syntax.",
+         0, false},
+        {"stdin", FROND_FLAG_BOOL, &o.use_stdin, "false", NULL,
+         "Ship lines read from stdin with the first scrape config's static labels, then exit.", 0,
+         false},
+        {"positions.file", FROND_FLAG_STRING, &o.positions_file, NULL, NULL,
+         "Positions file (overrides positions.filename).", 0, false},
+        {"client.url", FROND_FLAG_STRING, &o.client_url, NULL, NULL,
+         "Loki push URL (overrides the first client's url, or adds a client).", 0, false},
+        {"server.http-listen-port", FROND_FLAG_INT, &o.listen_port, "-1", NULL,
+         "HTTP port for /metrics and /ready (overrides server.http_listen_port; 0 = any).", 0,
+         false},
+        {"server.http-listen-address", FROND_FLAG_STRING, &o.listen_host, NULL, NULL,
+         "HTTP listen host (overrides server.http_listen_address).", 0, false},
+        {"shutdown.timeout", FROND_FLAG_DURATION, &o.shutdown_timeout, "10s", NULL,
+         "How long SIGTERM waits for buffered entries to reach Loki.", 0, false},
+        FROND_COMMON_FLAGS(&o.common, NULL),
+    };
+    struct frond_flagset fs = {"frondtail", "Tail Kubernetes container logs and push them to Loki.",
+                               flags, FROND_ARRAY_SIZE(flags)};
+    struct shipper_config cfg;
+    struct positions pos;
+    struct frond_registry *reg = NULL;
+    struct frond_http *http = NULL;
+    struct tail *tail = NULL;
+    struct ship_queue *queues[32] = {0};
+    size_t nq = 0;
+    int exit_code = FROND_EXIT_FAILURE;
+    char err[1024] = "";
+    bool have_cfg = false, have_pos = false;
+    memset(&cfg, 0, sizeof(cfg));
+    positions_init(&pos);
+
+    int rc = frond_flags_parse(&fs, argc, argv);
+    if (rc == 1) {
+        frond_flags_free(&fs);
+        return FROND_EXIT_OK;
+    }
+    if (rc < 0) {
+        frond_flags_free(&fs);
+        return FROND_EXIT_USAGE;
+    }
+    if (frond_process_init() != 0) {
+        fprintf(stderr, "frondtail: cannot set up signal handling\n");
+        goto out;
+    }
+    if (frond_log_setup(o.common.log_level ? o.common.log_level : "info",
+                        o.common.log_format ? o.common.log_format : "logfmt") != 0) {
+        fprintf(stderr, "frondtail: invalid --log.level or --log.format\n");
+        exit_code = FROND_EXIT_USAGE;
+        goto out;
+    }
+
+    if (o.config_file) {
+        rc = config_load(&cfg, o.config_file, o.expand_env, err, sizeof(err));
+    } else {
+        rc = config_defaults(&cfg);
+        if (rc) {
+            snprintf(err, sizeof(err), "defaults: %s", strerror(-rc));
+        }
+    }
+    if (rc) {
+        fprintf(stderr, "frondtail: %s\n", err);
+        exit_code = rc == -ENOMEM ? FROND_EXIT_FAILURE : FROND_EXIT_USAGE;
+        goto out;
+    }
+    have_cfg = true;
+    if (check_globs(&cfg) != 0) {
+        exit_code = FROND_EXIT_USAGE;
+        goto out;
+    }
+    if (o.positions_file) {
+        free(cfg.positions_file);
+        cfg.positions_file = strdup(o.positions_file);
+    }
+    if (o.client_url) {
+        free(cfg.clients[0].url);
+        cfg.clients[0].url = strdup(o.client_url);
+    }
+    if (!cfg.positions_file || !cfg.clients[0].url) {
+        goto out;
+    }
+    /* A flag given on the command line wins over the config file's server section. */
+    bool level_flag = false, format_flag = false;
+    for (size_t i = 0; i < fs.nflags; i++) {
+        if (strcmp(flags[i].name, "log.level") == 0) {
+            level_flag = flags[i].set;
+        } else if (strcmp(flags[i].name, "log.format") == 0) {
+            format_flag = flags[i].set;
+        }
+    }
+    if ((cfg.log_level && !level_flag) || (cfg.log_format && !format_flag)) {
+        const char *lv = level_flag || !cfg.log_level ? o.common.log_level : cfg.log_level;
+        const char *lf = format_flag || !cfg.log_format ? o.common.log_format : cfg.log_format;
+        if (frond_log_setup(lv ? lv : "info", lf ? lf : "logfmt") != 0) {
+            fprintf(stderr, "frondtail: %s: invalid server.log_level or server.log_format\n",
+                    o.config_file ? o.config_file : "config");
+            exit_code = FROND_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (o.check_syntax || o.check_config) {
+        printf("Valid config file! No syntax issues found\n");
+        exit_code = FROND_EXIT_OK;
+        goto out;
+    }
+    if (cfg.nclients > FROND_ARRAY_SIZE(queues)) {
+        fprintf(stderr, "frondtail: at most %zu clients are supported\n", FROND_ARRAY_SIZE(queues));
+        exit_code = FROND_EXIT_USAGE;
+        goto out;
+    }
+
+    reg = frond_registry_new();
+    if (!reg || frond_process_register_metrics(reg, "frondtail") != 0) {
+        frond_error("cannot create the metrics registry");
+        goto out;
+    }
+
+    if (o.use_stdin) {
+        if (!o.dry_run) {
+            for (nq = 0; nq < cfg.nclients; nq++) {
+                queues[nq] = ship_queue_new(&cfg.clients[nq], (unsigned)nq, reg, noop_ack, NULL);
+                if (!queues[nq]) {
+                    goto out;
+                }
+            }
+        }
+        rc = run_stdin(&cfg, queues, nq, o.dry_run);
+        double until = frond_now_monotonic() + o.shutdown_timeout;
+        for (size_t i = 0; i < nq; i++) {
+            ship_queue_stop(queues[i], until);
+            queues[i] = NULL;
+        }
+        exit_code = rc ? FROND_EXIT_FAILURE : FROND_EXIT_OK;
+        goto out;
+    }
+
+    bool set_aside = false;
+    rc = positions_load(&pos, cfg.positions_file, &set_aside);
+    if (rc) {
+        /* Unreadable (permissions, I/O): starting from 0 would re-send everything; refuse. */
+        goto out;
+    }
+    have_pos = true;
+
+    struct tail_opts to = {
+        .cfg = &cfg,
+        .reg = reg,
+        .pos = &pos,
+        .dry_run = o.dry_run,
+        .noutputs = o.dry_run ? 1 : cfg.nclients,
+    };
+    tail = tail_new(&to);
+    if (!tail) {
+        goto out;
+    }
+    if (o.dry_run) {
+        /* Someone is watching: show each entry as it is read. */
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        tail_set_output(tail, 0, dry_print, NULL);
+    } else {
+        for (nq = 0; nq < cfg.nclients; nq++) {
+            queues[nq] = ship_queue_new(&cfg.clients[nq], (unsigned)nq, reg, tail_ack,
+                                        tail_ack_ctx(tail, nq));
+            if (!queues[nq]) {
+                goto out;
+            }
+            tail_set_output(tail, nq, queue_push, queues[nq]);
+        }
+    }
+
+    char listen[300];
+    long port = o.listen_port >= 0 ? o.listen_port : cfg.http_listen_port;
+    const char *host = o.listen_host ? o.listen_host : cfg.http_listen_address;
+    if (o.common.listen_address) {
+        snprintf(listen, sizeof(listen), "%s", o.common.listen_address);
+    } else if (strchr(host, ':')) {
+        snprintf(listen, sizeof(listen), "[%s]:%ld", host, port);
+    } else {
+        snprintf(listen, sizeof(listen), "%s:%ld", host, port);
+    }
+    struct frond_http_route routes[] = {{"/ready", ready_route, tail}};
+    struct frond_http_opts ho = {
+        .listen_address = listen,
+        .telemetry_path = o.common.telemetry_path,
+        .web_config_file = o.common.web_config_file,
+        .name = "frondtail",
+        .description = "Tails Kubernetes container logs and pushes them to Loki.",
+        .max_connections = o.common.max_requests > 0 ? (unsigned)o.common.max_requests : 40,
+        .timeout_offset = o.common.scrape_timeout_offset,
+        .ready = tail_ready,
+        .ready_ctx = tail,
+        .routes = routes,
+        .nroutes = FROND_ARRAY_SIZE(routes),
+    };
+    int herr = 0;
+    http = frond_http_start(reg, &ho, &herr);
+    if (!http) {
+        exit_code = herr == -EINVAL ? FROND_EXIT_USAGE : FROND_EXIT_FAILURE;
+        goto out;
+    }
+    char portbuf[16];
+    snprintf(portbuf, sizeof(portbuf), "%u", frond_http_port(http));
+    frond_info("frondtail started", "version", FROND_VERSION, "listen", listen, "port", portbuf,
+               "positions", cfg.positions_file, "dry_run", o.dry_run ? "true" : "false");
+
+    rc = tail_start(tail);
+    if (rc) {
+        frond_error("cannot start the reader thread", "err", strerror(-rc));
+        goto out;
+    }
+    frond_process_run(NULL, NULL);
+
+    /* Shutdown: stop reading, flush within the deadline, then record what Loki acknowledged. */
+    tail_stop(tail);
+    double deadline = frond_now_monotonic() + o.shutdown_timeout;
+    for (size_t i = 0; i < nq; i++) {
+        ship_queue_stop(queues[i], deadline);
+        queues[i] = NULL;
+    }
+    if (!o.dry_run && tail_save_positions(tail) != 0) {
+        goto out;
+    }
+    exit_code = FROND_EXIT_OK;
+out:
+    frond_http_stop(http);
+    tail_stop(tail);
+    for (size_t i = 0; i < nq; i++) {
+        ship_queue_stop(queues[i], frond_now_monotonic());
+    }
+    tail_free(tail);
+    if (have_pos) {
+        positions_cleanup(&pos);
+    }
+    frond_registry_free(reg);
+    if (have_cfg) {
+        config_cleanup(&cfg);
+    }
+    frond_flags_free(&fs);
+    return exit_code;
+}

@@ -1,0 +1,498 @@
+/*
+ * Positions table, loader and atomic writer. The table is a plain array:
+ * one entry per tailed file (a DaemonSet node has hundreds, not millions),
+ * saved every sync_period, so linear lookups cost less than the write.
+ * Keys are written as YAML double-quoted strings so any path (spaces,
+ * colons, quotes) round-trips through both us and promtail's yaml.v2.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frond/buf.h"
+#include "frond/flags.h"
+#include "frond/log.h"
+#include "frond/yamlcfg.h"
+#include "positions.h"
+
+#define POSITIONS_MAX_BYTES (64u * 1024 * 1024)
+
+uint64_t positions_fp_hash(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+void positions_init(struct positions *p)
+{
+    memset(p, 0, sizeof(*p));
+}
+
+void positions_cleanup(struct positions *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->e[i].path);
+    }
+    free(p->e);
+    free(p->filename);
+    positions_init(p);
+}
+
+struct positions_entry *positions_get(struct positions *p, const char *path)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (strcmp(p->e[i].path, path) == 0) {
+            return &p->e[i];
+        }
+    }
+    return NULL;
+}
+
+int positions_put(struct positions *p, const struct positions_entry *e)
+{
+    struct positions_entry *cur = positions_get(p, e->path);
+    if (cur) {
+        char *path = cur->path;
+        if (cur->offset != e->offset || cur->has_id != e->has_id || cur->dev != e->dev ||
+            cur->ino != e->ino || cur->fp_len != e->fp_len || cur->fp != e->fp) {
+            p->dirty = true;
+        }
+        *cur = *e;
+        cur->path = path;
+        return 0;
+    }
+    if (p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 16;
+        struct positions_entry *ne = realloc(p->e, ncap * sizeof(*ne));
+        if (!ne) {
+            return -ENOMEM;
+        }
+        p->e = ne;
+        p->cap = ncap;
+    }
+    char *path = strdup(e->path);
+    if (!path) {
+        return -ENOMEM;
+    }
+    p->e[p->n] = *e;
+    p->e[p->n].path = path;
+    p->n++;
+    p->dirty = true;
+    return 0;
+}
+
+void positions_remove(struct positions *p, const char *path)
+{
+    struct positions_entry *cur = positions_get(p, path);
+    if (!cur) {
+        return;
+    }
+    free(cur->path);
+    *cur = p->e[--p->n];
+    p->dirty = true;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!*s || *s == '-' || *s == '+') {
+        return -EINVAL;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) {
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_hex64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!*s) {
+        return -EINVAL;
+    }
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 16);
+    if (errno || *end || *s == '-' || *s == '+') {
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+/* "dev=2049 ino=1234 fplen=1024 fp=9ae1" -> identity fields. */
+static int parse_id(const char *v, struct positions_entry *e)
+{
+    char buf[256];
+    size_t len = strlen(v);
+    if (len >= sizeof(buf)) {
+        return -EINVAL;
+    }
+    memcpy(buf, v, len + 1);
+    unsigned seen = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            return -EINVAL;
+        }
+        *eq = '\0';
+        const char *val = eq + 1;
+        uint64_t x;
+        int rc;
+        if (strcmp(tok, "dev") == 0) {
+            rc = parse_u64(val, &e->dev);
+            seen |= 1;
+        } else if (strcmp(tok, "ino") == 0) {
+            rc = parse_u64(val, &e->ino);
+            seen |= 2;
+        } else if (strcmp(tok, "fplen") == 0) {
+            rc = parse_u64(val, &x);
+            if (!rc && x > UINT32_MAX) {
+                rc = -EINVAL;
+            }
+            e->fp_len = (uint32_t)x;
+            seen |= 4;
+        } else if (strcmp(tok, "fp") == 0) {
+            rc = parse_hex64(val, &e->fp);
+            seen |= 8;
+        } else {
+            /* Unknown fields from a newer frondtail are ignored. */
+            rc = 0;
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    return seen == 15 ? 0 : -EINVAL;
+}
+
+int positions_parse(struct positions *p, const char *text, size_t len)
+{
+    struct frond_yaml_doc doc;
+    char err[256];
+    int rc = frond_yaml_parse("positions", text, len, &doc, err, sizeof(err));
+    if (rc) {
+        return -EINVAL;
+    }
+    const struct frond_yaml_node *root = doc.root;
+    const struct frond_yaml_node *map = NULL;
+    rc = -EINVAL;
+    if (!root) {
+        /* An empty document is a valid, empty table (promtail writes none, but accepts it). */
+        rc = 0;
+        goto out;
+    }
+    if (root->kind != FROND_YAML_MAP) {
+        goto out;
+    }
+    for (size_t i = 0; i < root->n; i++) {
+        if (strcmp(root->keys[i]->value ? root->keys[i]->value : "", "positions") != 0) {
+            goto out;
+        }
+    }
+    map = frond_yaml_get(root, "positions");
+    if (frond_yaml_is_null(map)) {
+        rc = 0;
+        goto out;
+    }
+    if (map->kind != FROND_YAML_MAP) {
+        goto out;
+    }
+    /* Offsets first, then identities, so the order in the file does not matter. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < map->n; i++) {
+            const struct frond_yaml_node *k = map->keys[i], *v = map->items[i];
+            if (k->kind != FROND_YAML_SCALAR || v->kind != FROND_YAML_SCALAR || !k->value ||
+                !v->value) {
+                goto out;
+            }
+            bool is_id = strncmp(k->value, POSITIONS_ID_PREFIX, strlen(POSITIONS_ID_PREFIX)) == 0;
+            if (pass == 0 && !is_id) {
+                struct positions_entry e = {.path = k->value};
+                if (!*k->value || parse_u64(v->value, &e.offset)) {
+                    goto out;
+                }
+                rc = positions_put(p, &e);
+                if (rc) {
+                    goto out;
+                }
+                rc = -EINVAL;
+            } else if (pass == 1 && is_id) {
+                struct positions_entry *e =
+                    positions_get(p, k->value + strlen(POSITIONS_ID_PREFIX));
+                struct positions_entry id = {0};
+                if (parse_id(v->value, &id)) {
+                    goto out;
+                }
+                /* An identity without an offset is harmless leftover; skip it. */
+                if (e) {
+                    e->has_id = true;
+                    e->dev = id.dev;
+                    e->ino = id.ino;
+                    e->fp_len = id.fp_len;
+                    e->fp = id.fp;
+                }
+            }
+        }
+    }
+    rc = 0;
+out:
+    frond_yaml_doc_cleanup(&doc);
+    if (rc == 0) {
+        p->dirty = false;
+    }
+    return rc;
+}
+
+static int read_all(const char *path, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    struct frond_buf b;
+    frond_buf_init(&b, POSITIONS_MAX_BYTES);
+    int rc = 0;
+    for (;;) {
+        rc = frond_buf_reserve(&b, 65536);
+        if (rc) {
+            break;
+        }
+        ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            rc = -errno;
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        b.len += (size_t)n;
+    }
+    close(fd);
+    if (rc) {
+        frond_buf_cleanup(&b);
+        return rc;
+    }
+    *out = frond_buf_take(&b, len);
+    return 0;
+}
+
+int positions_load(struct positions *p, const char *filename, bool *set_aside)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (set_aside) {
+        *set_aside = false;
+    }
+    positions_init(p);
+    p->filename = strdup(filename);
+    if (!p->filename) {
+        return -ENOMEM;
+    }
+    int rc = read_all(filename, &text, &len);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc) {
+        frond_error("cannot read positions file", "file", filename, "err", strerror(-rc));
+        return rc;
+    }
+    /* An empty file is what a crash between create and write leaves: treat it as corrupt. */
+    if (len == 0 || positions_parse(p, text ? text : "", len) != 0) {
+        for (size_t i = 0; i < p->n; i++) {
+            free(p->e[i].path);
+        }
+        p->n = 0;
+        char aside[4096];
+        snprintf(aside, sizeof(aside), "%s.corrupt-%lld", filename, (long long)time(NULL));
+        if (rename(filename, aside) != 0) {
+            frond_error("positions file is corrupt and cannot be set aside; starting fresh", "file",
+                        filename, "err", strerror(errno));
+        } else {
+            frond_error("positions file is corrupt; set aside, starting fresh", "file", filename,
+                        "moved_to", aside);
+        }
+        if (set_aside) {
+            *set_aside = true;
+        }
+        p->dirty = true;
+    }
+    free(text);
+    return 0;
+}
+
+static int put_quoted(struct frond_buf *b, const char *s)
+{
+    int rc = frond_buf_putc(b, '"');
+    for (const unsigned char *c = (const unsigned char *)s; !rc && *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            rc = frond_buf_putc(b, '\\');
+            if (!rc) {
+                rc = frond_buf_putc(b, (char)*c);
+            }
+        } else if (*c < 0x20 || *c == 0x7f) {
+            rc = frond_buf_printf(b, "\\x%02x", *c);
+        } else {
+            rc = frond_buf_putc(b, (char)*c);
+        }
+    }
+    if (!rc) {
+        rc = frond_buf_putc(b, '"');
+    }
+    return rc;
+}
+
+char *positions_format(const struct positions *p, size_t *len)
+{
+    struct frond_buf b;
+    frond_buf_init(&b, POSITIONS_MAX_BYTES);
+    int rc = frond_buf_puts(&b, "positions:\n");
+    if (!rc && p->n == 0) {
+        b.len = 0;
+        rc = frond_buf_puts(&b, "positions: {}\n");
+    }
+    for (size_t i = 0; !rc && i < p->n; i++) {
+        const struct positions_entry *e = &p->e[i];
+        rc = frond_buf_puts(&b, "  ");
+        if (!rc) {
+            rc = put_quoted(&b, e->path);
+        }
+        if (!rc) {
+            rc = frond_buf_printf(&b, ": \"%" PRIu64 "\"\n", e->offset);
+        }
+        if (!rc && e->has_id) {
+            rc = frond_buf_puts(&b, "  \"" POSITIONS_ID_PREFIX);
+            if (!rc) {
+                /* Reuse the quoting, minus the opening quote already written. */
+                size_t mark = b.len;
+                rc = put_quoted(&b, e->path);
+                if (!rc) {
+                    memmove(b.data + mark, b.data + mark + 1, b.len - mark - 1);
+                    b.len--;
+                }
+            }
+            if (!rc) {
+                rc = frond_buf_printf(&b,
+                                      ": \"dev=%" PRIu64 " ino=%" PRIu64 " fplen=%" PRIu32
+                                      " fp=%016" PRIx64 "\"\n",
+                                      e->dev, e->ino, e->fp_len, e->fp);
+            }
+        }
+    }
+    if (rc) {
+        frond_buf_cleanup(&b);
+        return NULL;
+    }
+    return frond_buf_take(&b, len);
+}
+
+static int mkdirs(const char *dir)
+{
+    char tmp[4096];
+    size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof(tmp)) {
+        return len ? -ENAMETOOLONG : 0;
+    }
+    memcpy(tmp, dir, len + 1);
+    for (char *s = tmp + 1; *s; s++) {
+        if (*s == '/') {
+            *s = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+                return -errno;
+            }
+            *s = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+        return -errno;
+    }
+    return 0;
+}
+
+int positions_save(struct positions *p)
+{
+    char tmp[4200], dir[4096];
+    size_t len = 0;
+    int fd = -1, rc = 0;
+    char *text = positions_format(p, &len);
+    if (!text) {
+        return -ENOMEM;
+    }
+    snprintf(dir, sizeof(dir), "%s", p->filename);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        if (slash == dir) {
+            dir[1] = '\0';
+        }
+    } else {
+        dir[0] = '.';
+        dir[1] = '\0';
+    }
+    rc = mkdirs(dir);
+    if (rc) {
+        goto out;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", p->filename);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            rc = -errno;
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        rc = -errno;
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, p->filename) != 0) {
+        rc = -errno;
+        goto out;
+    }
+    /* The rename is durable only once the directory entry is. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    p->dirty = false;
+out:
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+    }
+    free(text);
+    return rc;
+}

@@ -1,0 +1,799 @@
+/*
+ * The reader thread: discovery scans, inotify, and the loop that reads
+ * dirty files in budgeted rounds so one busy file cannot starve the rest.
+ * Per-file reading, rotation and truncation handling live in
+ * tail_file.c; this file owns the thread, the tables and the timers.
+ *
+ * Idle cost: with nothing written, the thread sleeps in poll(2) until an
+ * inotify event, an ack for a paused file, or the next sync_period timer.
+ * Nothing is polled unless inotify is unavailable.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "frond/log.h"
+#include "tail_int.h"
+
+static double now_mono(void)
+{
+    return frond_now_monotonic();
+}
+
+/* ---- labels ---- */
+
+int tail_file_labels(const struct shipper_config *cfg, const struct ship_client_config *cc,
+                     const struct labels_set *statics, const char *path, enum parse_stream stream,
+                     struct frond_buf *out)
+{
+    struct labels_set s;
+    labels_init(&s);
+    int rc = 0;
+    /* Lowest precedence first: promtail lets entry labels override external_labels. */
+    for (size_t i = 0; cc && !rc && i < cc->nexternal_labels; i++) {
+        rc = labels_set(&s, cc->external_label_names[i], cc->external_label_values[i]);
+    }
+    if (!rc && path) {
+        int err = 0;
+        labels_from_kubelet_path(path, cfg->pod_uid_label, &s, &err);
+        rc = err;
+    }
+    if (!rc && statics) {
+        rc = labels_merge(&s, statics);
+    }
+    if (!rc && path) {
+        rc = labels_set(&s, "filename", path);
+    }
+    if (!rc && stream != PARSE_STREAM_NONE) {
+        rc = labels_set(&s, "stream", stream == PARSE_STREAM_STDOUT ? "stdout" : "stderr");
+    }
+    if (!rc) {
+        rc = labels_render(&s, out);
+    }
+    labels_cleanup(&s);
+    return rc;
+}
+
+/* ---- hash tables ---- */
+
+static size_t hash_str(const char *s)
+{
+    return (size_t)positions_fp_hash(s, strlen(s));
+}
+
+static size_t hash_ino(uint64_t dev, uint64_t ino)
+{
+    return (size_t)((dev * 0x9E3779B97F4A7C15ULL) ^ (ino * 0xC2B2AE3D27D4EB4FULL));
+}
+
+struct tail_file *tail_path_lookup(struct tail *t, const char *path)
+{
+    for (struct tail_file *f = t->by_path[hash_str(path) % TAIL_BUCKETS]; f; f = f->hnext_path) {
+        if (strcmp(f->path, path) == 0) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+void tail_path_insert(struct tail *t, struct tail_file *f)
+{
+    size_t b = hash_str(f->path) % TAIL_BUCKETS;
+    f->hnext_path = t->by_path[b];
+    t->by_path[b] = f;
+    f->in_path = true;
+}
+
+void tail_path_remove(struct tail *t, struct tail_file *f)
+{
+    if (!f->in_path) {
+        return;
+    }
+    for (struct tail_file **pp = &t->by_path[hash_str(f->path) % TAIL_BUCKETS]; *pp;
+         pp = &(*pp)->hnext_path) {
+        if (*pp == f) {
+            *pp = f->hnext_path;
+            break;
+        }
+    }
+    f->in_path = false;
+}
+
+struct tail_file *tail_ino_lookup(struct tail *t, uint64_t dev, uint64_t ino)
+{
+    for (struct tail_file *f = t->by_ino[hash_ino(dev, ino) % TAIL_BUCKETS]; f; f = f->hnext_ino) {
+        if (f->dev == dev && f->ino == ino) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+void tail_ino_insert(struct tail *t, struct tail_file *f)
+{
+    size_t b = hash_ino(f->dev, f->ino) % TAIL_BUCKETS;
+    f->hnext_ino = t->by_ino[b];
+    t->by_ino[b] = f;
+}
+
+void tail_ino_remove(struct tail *t, struct tail_file *f)
+{
+    for (struct tail_file **pp = &t->by_ino[hash_ino(f->dev, f->ino) % TAIL_BUCKETS]; *pp;
+         pp = &(*pp)->hnext_ino) {
+        if (*pp == f) {
+            *pp = f->hnext_ino;
+            return;
+        }
+    }
+}
+
+/* The id table is read by tail_ack() on sender threads: callers hold ack_lock. */
+void tail_id_insert(struct tail *t, struct tail_file *f)
+{
+    size_t b = f->source_id % TAIL_BUCKETS;
+    f->hnext_id = t->by_id[b];
+    t->by_id[b] = f;
+}
+
+void tail_id_remove(struct tail *t, struct tail_file *f)
+{
+    for (struct tail_file **pp = &t->by_id[f->source_id % TAIL_BUCKETS]; *pp;
+         pp = &(*pp)->hnext_id) {
+        if (*pp == f) {
+            *pp = f->hnext_id;
+            return;
+        }
+    }
+}
+
+/* ---- acks ---- */
+
+void *tail_ack_ctx(struct tail *t, size_t i)
+{
+    return i < t->noutputs ? &t->out[i] : NULL;
+}
+
+void tail_set_output(struct tail *t, size_t i, tail_push_fn push, void *ctx)
+{
+    if (i < t->noutputs) {
+        t->out[i].push = push;
+        t->out[i].ctx = ctx;
+    }
+}
+
+void tail_ack(void *ack_ctx, uint64_t source_id, uint64_t end_offset)
+{
+    struct tail_output *o = ack_ctx;
+    struct tail *t = o->t;
+    pthread_mutex_lock(&t->ack_lock);
+    for (struct tail_file *f = t->by_id[source_id % TAIL_BUCKETS]; f; f = f->hnext_id) {
+        if (f->source_id == source_id) {
+            if (end_offset > f->acked[o->index]) {
+                f->acked[o->index] = end_offset;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&t->ack_lock);
+    /* A paused reader waits for room in the queue; an ack is the moment room appears. */
+    if (atomic_load(&t->npaused) > 0) {
+        tail_wake(t);
+    }
+}
+
+void tail_wake(struct tail *t)
+{
+    uint64_t one = 1;
+    ssize_t n = write(t->wake_fd, &one, sizeof(one));
+    (void)n;
+}
+
+/* ---- dirty list ---- */
+
+void tail_mark_dirty(struct tail *t, struct tail_file *f)
+{
+    if (f->dirty || f->fd < 0) {
+        return;
+    }
+    f->dirty = true;
+    f->dnext = NULL;
+    if (t->dirty_tail) {
+        t->dirty_tail->dnext = f;
+    } else {
+        t->dirty_head = f;
+    }
+    t->dirty_tail = f;
+}
+
+static struct tail_file *pop_dirty(struct tail *t)
+{
+    struct tail_file *f = t->dirty_head;
+    if (f) {
+        t->dirty_head = f->dnext;
+        if (!t->dirty_head) {
+            t->dirty_tail = NULL;
+        }
+        f->dnext = NULL;
+        f->dirty = false;
+    }
+    return f;
+}
+
+static void unlink_dirty(struct tail *t, struct tail_file *f)
+{
+    struct tail_file *prev = NULL;
+    for (struct tail_file *g = t->dirty_head; g; prev = g, g = g->dnext) {
+        if (g == f) {
+            if (prev) {
+                prev->dnext = g->dnext;
+            } else {
+                t->dirty_head = g->dnext;
+            }
+            if (t->dirty_tail == g) {
+                t->dirty_tail = prev;
+            }
+            break;
+        }
+    }
+    f->dirty = false;
+}
+
+void tail_forget_dirty(struct tail *t, struct tail_file *f)
+{
+    if (f->dirty) {
+        unlink_dirty(t, f);
+    }
+}
+
+/* ---- inotify ---- */
+
+struct scan_ctx {
+    struct tail *t;
+    const struct scrape_config *sc;
+    const struct tail_target *tg;
+    const struct glob_pattern *exclude;
+    bool first;
+};
+
+static void watch_dir(void *ctx, const char *dir)
+{
+    struct tail *t = ((struct scan_ctx *)ctx)->t;
+    if (t->ifd < 0) {
+        return;
+    }
+    int wd = inotify_add_watch(t->ifd, dir,
+                               IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+                                   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
+    if (wd < 0) {
+        if ((errno == ENOSPC || errno == ENOMEM) && !t->poll_mode) {
+            frond_warn("inotify watch limit reached; falling back to polling every few seconds",
+                       "dir", dir, "err", strerror(errno));
+            t->poll_mode = true;
+        }
+        return;
+    }
+    if ((size_t)wd >= t->nwdirs) {
+        size_t n = (size_t)wd + 64;
+        char **nw = realloc(t->wdirs, n * sizeof(*nw));
+        if (!nw) {
+            return;
+        }
+        memset(nw + t->nwdirs, 0, (n - t->nwdirs) * sizeof(*nw));
+        t->wdirs = nw;
+        t->nwdirs = n;
+    }
+    if (!t->wdirs[wd]) {
+        t->wdirs[wd] = strdup(dir);
+        t->nwatches++;
+    }
+}
+
+static void handle_events(struct tail *t)
+{
+    char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t n = read(t->ifd, buf, sizeof(buf));
+        if (n <= 0) {
+            return;
+        }
+        for (char *p = buf; p < buf + n;) {
+            struct inotify_event *ev = (struct inotify_event *)p;
+            p += sizeof(*ev) + ev->len;
+            if (ev->mask & IN_Q_OVERFLOW) {
+                t->rescan = true;
+                for (struct tail_file *f = t->files; f; f = f->next) {
+                    tail_mark_dirty(t, f);
+                }
+                continue;
+            }
+            if (ev->wd < 0 || (size_t)ev->wd >= t->nwdirs || !t->wdirs[ev->wd]) {
+                continue;
+            }
+            if (ev->mask & IN_IGNORED) {
+                free(t->wdirs[ev->wd]);
+                t->wdirs[ev->wd] = NULL;
+                t->nwatches--;
+                continue;
+            }
+            if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
+                            IN_MOVE_SELF)) {
+                t->rescan = true;
+            }
+            if ((ev->mask & IN_MODIFY) && ev->len) {
+                char path[4096];
+                const char *dir = t->wdirs[ev->wd];
+                snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "", ev->name);
+                struct tail_file *f = tail_path_lookup(t, path);
+                if (f) {
+                    tail_mark_dirty(t, f);
+                }
+            }
+        }
+    }
+}
+
+/* ---- discovery ---- */
+
+static void on_file(void *ctx, const char *path, const struct stat *st)
+{
+    struct scan_ctx *x = ctx;
+    struct tail *t = x->t;
+    if (x->exclude && glob_match(x->exclude, path)) {
+        return;
+    }
+    struct tail_file *f = tail_path_lookup(t, path);
+    if (f) {
+        if (f->scan_gen == t->scan_gen) {
+            return;
+        }
+        f->scan_gen = t->scan_gen;
+        if (f->dev == (uint64_t)st->st_dev && f->ino == (uint64_t)st->st_ino) {
+            tail_file_check(t, f, st);
+            return;
+        }
+        /* The path names another file now: rename rotation. Drain the old one. */
+        tail_file_rotate(t, f);
+    }
+    struct tail_file *g = tail_ino_lookup(t, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
+    if (g) {
+        /* A file we already follow, now under this path (renamed into the glob). */
+        if (g->scan_gen != t->scan_gen || g->rotated) {
+            tail_file_adopt(t, g, path, x->sc, x->tg);
+            g->scan_gen = t->scan_gen;
+        }
+        return;
+    }
+    f = tail_file_open(t, x->sc, x->tg, path, x->first);
+    if (f) {
+        f->scan_gen = t->scan_gen;
+    }
+}
+
+static void scan(struct tail *t, bool first)
+{
+    t->scan_gen++;
+    for (size_t i = 0; i < t->ntargets; i++) {
+        struct tail_target_rt *rt = &t->targets[i];
+        struct scan_ctx x = {t, rt->sc, rt->tg, rt->has_exclude ? &rt->exclude : NULL, first};
+        glob_walk(&rt->glob, on_file, watch_dir, &x);
+    }
+    /* Files no scan reached are gone from their path (deleted or renamed away). */
+    for (struct tail_file *f = t->files; f; f = f->next) {
+        if (!f->rotated && f->scan_gen != t->scan_gen) {
+            tail_file_rotate(t, f);
+        }
+    }
+    t->last_scan = now_mono();
+    t->next_scan = t->last_scan + t->cfg->target_sync_period;
+    t->rescan = false;
+    tail_metric_inc(t->s_scans);
+    tail_metric_set(t->s_watches, (double)t->nwatches);
+}
+
+/* ---- positions ---- */
+
+static void update_positions(struct tail *t)
+{
+    for (struct tail_file *f = t->files; f; f = f->next) {
+        uint64_t committed = tail_file_committed(t, f);
+        tail_metric_set(f->s_pos, (double)committed);
+        if (f->rotated || t->dry_run) {
+            continue;
+        }
+        tail_file_refresh_fp(t, f);
+        struct positions_entry e = {
+            .path = f->path,
+            .offset = committed,
+            .has_id = true,
+            .dev = f->dev,
+            .ino = f->ino,
+            .fp_len = f->fp_len,
+            .fp = f->fp,
+        };
+        if (positions_put(t->pos, &e) != 0) {
+            frond_warn("cannot record position (out of memory)", "path", f->path);
+        }
+    }
+    /* Forget files that no longer exist, like promtail's positions cleanup. */
+    for (size_t i = 0; i < t->pos->n;) {
+        struct stat st;
+        const char *p = t->pos->e[i].path;
+        if (!tail_path_lookup(t, p) && stat(p, &st) != 0 && errno == ENOENT) {
+            positions_remove(t->pos, p);
+            continue;
+        }
+        i++;
+    }
+}
+
+int tail_save_positions(struct tail *t)
+{
+    if (t->dry_run || !t->pos) {
+        return 0;
+    }
+    update_positions(t);
+    if (!t->pos->dirty) {
+        return 0;
+    }
+    int rc = positions_save(t->pos);
+    if (rc) {
+        tail_metric_inc(t->s_pos_errors);
+        frond_error("cannot write positions file", "file", t->pos->filename, "err", strerror(-rc));
+    } else {
+        tail_metric_inc(t->s_pos_saves);
+    }
+    return rc;
+}
+
+/* ---- loop ---- */
+
+static void read_round(struct tail *t)
+{
+    /* One pass over what is dirty now; files with more to read go to the back. */
+    struct tail_file *last = t->dirty_tail;
+    while (t->dirty_head && !atomic_load(&t->stopping)) {
+        struct tail_file *f = pop_dirty(t);
+        int r = tail_file_read(t, f, TAIL_ROUND_CHUNKS);
+        if (r == TAIL_MORE) {
+            tail_mark_dirty(t, f);
+        }
+        if (f == last) {
+            break;
+        }
+    }
+}
+
+static void retry_paused(struct tail *t)
+{
+    for (struct tail_file *f = t->files; f; f = f->next) {
+        if (f->paused) {
+            tail_mark_dirty(t, f);
+        }
+    }
+}
+
+static void drain_rotated(struct tail *t, double now)
+{
+    for (struct tail_file *f = t->files, *next; f; f = next) {
+        next = f->next;
+        if (!f->rotated) {
+            continue;
+        }
+        int r = f->paused ? TAIL_PAUSED : tail_file_read(t, f, TAIL_ROUND_CHUNKS);
+        if (r == TAIL_EOF && !f->pending && now - f->rotated_at >= t->rotate_wait) {
+            tail_file_finish(t, f);
+            tail_file_close(t, f);
+        }
+    }
+}
+
+static bool have_rotated(const struct tail *t)
+{
+    for (const struct tail_file *f = t->files; f; f = f->next) {
+        if (f->rotated) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void *tail_main(void *arg)
+{
+    struct tail *t = arg;
+    double now = now_mono();
+    t->next_save = now + t->cfg->positions_sync_period;
+    t->next_poll = now + t->poll_interval;
+    scan(t, true);
+    atomic_store(&t->ready, 1);
+    while (!atomic_load(&t->stopping)) {
+        read_round(t);
+        now = now_mono();
+        if (now >= t->next_scan || (t->rescan && now - t->last_scan >= TAIL_RESCAN_DEBOUNCE)) {
+            scan(t, false);
+        }
+        if (now >= t->next_save) {
+            if (!t->dry_run) {
+                /* A failed write is logged and counted; the next period tries again. */
+                if (tail_save_positions(t) != 0) {
+                    t->next_save = now + 1;
+                }
+            } else {
+                update_positions(t);
+            }
+            if (t->next_save <= now) {
+                t->next_save = now + t->cfg->positions_sync_period;
+            }
+        }
+        if ((t->poll_mode || t->ifd < 0) && now >= t->next_poll) {
+            for (struct tail_file *f = t->files; f; f = f->next) {
+                tail_mark_dirty(t, f);
+            }
+            t->next_poll = now + t->poll_interval;
+        }
+        bool rotated = have_rotated(t);
+        if (rotated) {
+            drain_rotated(t, now);
+        }
+        double wake = t->next_scan < t->next_save ? t->next_scan : t->next_save;
+        if (t->rescan) {
+            double r = t->last_scan + TAIL_RESCAN_DEBOUNCE;
+            wake = r < wake ? r : wake;
+        }
+        if (t->poll_mode || t->ifd < 0) {
+            wake = t->next_poll < wake ? t->next_poll : wake;
+        }
+        if (rotated) {
+            wake = now + 0.25 < wake ? now + 0.25 : wake;
+        }
+        if (atomic_load(&t->npaused) > 0) {
+            wake = now + TAIL_PAUSE_RETRY < wake ? now + TAIL_PAUSE_RETRY : wake;
+        }
+        int timeout = t->dirty_head ? 0 : (int)((wake - now) * 1000) + 1;
+        if (timeout < 0) {
+            timeout = 0;
+        }
+        struct pollfd pfd[2] = {{t->wake_fd, POLLIN, 0}, {t->ifd, POLLIN, 0}};
+        int n = poll(pfd, t->ifd >= 0 ? 2 : 1, timeout);
+        if (n < 0 && errno != EINTR) {
+            frond_error("poll failed", "err", strerror(errno));
+            break;
+        }
+        if (n > 0 && (pfd[0].revents & POLLIN)) {
+            uint64_t v;
+            ssize_t r = read(t->wake_fd, &v, sizeof(v));
+            (void)r;
+        }
+        if (n > 0 && t->ifd >= 0 && (pfd[1].revents & POLLIN)) {
+            handle_events(t);
+        }
+        if (atomic_load(&t->npaused) > 0) {
+            retry_paused(t);
+        }
+    }
+    return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static struct frond_series *series0(struct frond_metric *m)
+{
+    return m ? frond_metric_series(m, NULL) : NULL;
+}
+
+static struct frond_series *series1(struct frond_metric *m, const char *v)
+{
+    const char *vals[] = {v, NULL};
+    return m ? frond_metric_series(m, vals) : NULL;
+}
+
+static void register_metrics(struct tail *t, struct frond_registry *reg)
+{
+    static const char *const path_label[] = {"path", NULL};
+    static const char *const action[] = {"action", NULL};
+    static const char *const format[] = {"format", NULL};
+    if (!reg) {
+        return;
+    }
+    t->m_read_bytes =
+        frond_registry_counter(reg, "frondtail_read_bytes_total",
+                               "Bytes of complete lines read from the file.", path_label);
+    t->m_read_lines = frond_registry_counter(reg, "frondtail_read_lines_total",
+                                             "Lines read from the file.", path_label);
+    t->m_size = frond_registry_gauge(reg, "frondtail_file_size_bytes",
+                                     "Size of the tailed file when last looked at.", path_label);
+    t->m_position = frond_registry_gauge(
+        reg, "frondtail_file_position_bytes",
+        "Offset up to which Loki acknowledged the file (lag = size - position).", path_label);
+    struct frond_metric *m;
+    m = frond_registry_gauge(reg, "frondtail_files_active",
+                             "Files currently open, rotated ones draining included.", NULL);
+    t->s_files = series0(m);
+    m = frond_registry_counter(reg, "frondtail_lines_too_long_total",
+                               "Lines over limits_config.max_line_size, by what was done.", action);
+    t->s_long_trunc = series1(m, "truncated");
+    t->s_long_drop = series1(m, "dropped");
+    m = frond_registry_counter(
+        reg, "frondtail_lines_malformed_total",
+        "Lines that did not parse in the file's format; shipped raw with the read time.", format);
+    t->s_malformed[PARSE_RAW] = series1(m, "raw");
+    t->s_malformed[PARSE_CRI] = series1(m, "cri");
+    t->s_malformed[PARSE_DOCKER] = series1(m, "docker");
+    m = frond_registry_counter(
+        reg, "frondtail_cri_partial_flushes_total",
+        "CRI partial lines shipped unjoined because max_partial_lines or the byte bound was hit.",
+        NULL);
+    t->s_partial_flush = series0(m);
+    m = frond_registry_counter(
+        reg, "frondtail_file_rotations_total",
+        "Files renamed or deleted under the reader (drained to EOF before close).", NULL);
+    t->s_rotations = series0(m);
+    m = frond_registry_counter(reg, "frondtail_file_truncations_total",
+                               "Files truncated in place (copytruncate) or replaced under the "
+                               "same inode; read again from 0.",
+                               NULL);
+    t->s_truncations = series0(m);
+    m = frond_registry_counter(
+        reg, "frondtail_backpressure_pauses_total",
+        "Times a file stopped being read because an output's backlog was full.", NULL);
+    t->s_pauses = series0(m);
+    m = frond_registry_counter(reg, "frondtail_discovery_scans_total",
+                               "Discovery scans of the path globs.", NULL);
+    t->s_scans = series0(m);
+    m = frond_registry_gauge(reg, "frondtail_inotify_watches", "Directories watched with inotify.",
+                             NULL);
+    t->s_watches = series0(m);
+    m = frond_registry_counter(reg, "frondtail_positions_saves_total", "Positions file writes.",
+                               NULL);
+    t->s_pos_saves = series0(m);
+    m = frond_registry_counter(reg, "frondtail_positions_save_errors_total",
+                               "Failed positions file writes.", NULL);
+    t->s_pos_errors = series0(m);
+}
+
+struct tail *tail_new(const struct tail_opts *o)
+{
+    struct tail *t = calloc(1, sizeof(*t));
+    if (!t) {
+        return NULL;
+    }
+    t->cfg = o->cfg;
+    t->pos = o->pos;
+    t->dry_run = o->dry_run;
+    t->noutputs = o->noutputs;
+    t->rotate_wait = o->rotate_wait > 0 ? o->rotate_wait : 5;
+    t->poll_interval = o->poll_interval > 0 ? o->poll_interval : 2;
+    t->ifd = -1;
+    t->wake_fd = -1;
+    pthread_mutex_init(&t->ack_lock, NULL);
+    if (t->noutputs == 0 || t->noutputs > TAIL_MAX_OUTPUTS) {
+        frond_error("frondtail supports 1 to 32 clients");
+        goto fail;
+    }
+    t->out = calloc(t->noutputs, sizeof(*t->out));
+    if (!t->out) {
+        goto fail;
+    }
+    for (size_t i = 0; i < t->noutputs; i++) {
+        t->out[i].t = t;
+        t->out[i].index = i;
+    }
+    /* Physical lines are cut at this size; max_line_size applies to the parsed message. */
+    size_t limit = o->cfg->max_line_size > 0 ? (size_t)o->cfg->max_line_size : 0;
+    size_t cap = limit ? limit * 8 + 4096 : TAIL_DEFAULT_LINE_CAP;
+    if (cap > TAIL_MAX_LINE_CAP) {
+        cap = TAIL_MAX_LINE_CAP;
+    }
+    t->rbuf_size = cap > TAIL_CHUNK ? cap : TAIL_CHUNK;
+    t->rbuf = malloc(t->rbuf_size);
+    if (!t->rbuf) {
+        goto fail;
+    }
+    size_t nt = 0;
+    for (size_t i = 0; i < o->cfg->nscrapes; i++) {
+        nt += o->cfg->scrapes[i].ntargets;
+    }
+    t->targets = calloc(nt ? nt : 1, sizeof(*t->targets));
+    if (!t->targets) {
+        goto fail;
+    }
+    for (size_t i = 0; i < o->cfg->nscrapes; i++) {
+        const struct scrape_config *sc = &o->cfg->scrapes[i];
+        for (size_t j = 0; j < sc->ntargets; j++) {
+            struct tail_target_rt *rt = &t->targets[t->ntargets];
+            rt->sc = sc;
+            rt->tg = &sc->targets[j];
+            if (glob_compile(rt->tg->path, &rt->glob) != 0) {
+                frond_error("invalid __path__ glob", "glob", rt->tg->path);
+                goto fail;
+            }
+            t->ntargets++;
+            if (rt->tg->path_exclude) {
+                if (glob_compile(rt->tg->path_exclude, &rt->exclude) != 0) {
+                    frond_error("invalid __path_exclude__ glob", "glob", rt->tg->path_exclude);
+                    goto fail;
+                }
+                rt->has_exclude = true;
+            }
+        }
+    }
+    t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (t->wake_fd < 0) {
+        frond_error("eventfd failed", "err", strerror(errno));
+        goto fail;
+    }
+    t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (t->ifd < 0) {
+        frond_warn("inotify unavailable; polling files every few seconds", "err", strerror(errno));
+    }
+    register_metrics(t, o->reg);
+    return t;
+fail:
+    tail_free(t);
+    return NULL;
+}
+
+int tail_start(struct tail *t)
+{
+    int rc = pthread_create(&t->thread, NULL, tail_main, t);
+    if (rc) {
+        return -rc;
+    }
+    t->started = true;
+    return 0;
+}
+
+int tail_ready(void *p)
+{
+    struct tail *t = p;
+    return atomic_load(&t->ready);
+}
+
+void tail_stop(struct tail *t)
+{
+    if (!t || !t->started) {
+        return;
+    }
+    atomic_store(&t->stopping, 1);
+    tail_wake(t);
+    pthread_join(t->thread, NULL);
+    t->started = false;
+}
+
+void tail_free(struct tail *t)
+{
+    if (!t) {
+        return;
+    }
+    tail_stop(t);
+    while (t->files) {
+        tail_file_close(t, t->files);
+    }
+    for (size_t i = 0; i < t->ntargets; i++) {
+        glob_cleanup(&t->targets[i].glob);
+        if (t->targets[i].has_exclude) {
+            glob_cleanup(&t->targets[i].exclude);
+        }
+    }
+    free(t->targets);
+    for (size_t i = 0; i < t->nwdirs; i++) {
+        free(t->wdirs[i]);
+    }
+    free(t->wdirs);
+    if (t->ifd >= 0) {
+        close(t->ifd);
+    }
+    if (t->wake_fd >= 0) {
+        close(t->wake_fd);
+    }
+    free(t->rbuf);
+    free(t->out);
+    pthread_mutex_destroy(&t->ack_lock);
+    free(t);
+}

@@ -1,0 +1,599 @@
+/*
+ * One followed file: open (resuming from the positions table when the
+ * identity matches), read in large chunks straight into the parser, push
+ * each entry to every output, pause on a full backlog, detect truncation,
+ * drain after rotation, close.
+ *
+ * Reading never keeps a per-file line buffer: after a chunk, read_off is
+ * left at the start of the first incomplete line, and the next read starts
+ * there. A half-written line costs a re-read of its bytes (from the page
+ * cache), while a thousand quiet files cost no memory at all.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frond/log.h"
+#include "tail_int.h"
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Hash of the first `len` bytes; -1 when the file is shorter. */
+static int fp_of(int fd, uint32_t len, uint64_t *out)
+{
+    char buf[TAIL_FP_MAX];
+    if (len > sizeof(buf)) {
+        return -1;
+    }
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    *out = positions_fp_hash(buf, len);
+    return 0;
+}
+
+static void path_series(struct tail *t, struct tail_file *f)
+{
+    const char *v[] = {f->path, NULL};
+    f->s_bytes = t->m_read_bytes ? frond_metric_series(t->m_read_bytes, v) : NULL;
+    f->s_lines = t->m_read_lines ? frond_metric_series(t->m_read_lines, v) : NULL;
+    f->s_size = t->m_size ? frond_metric_series(t->m_size, v) : NULL;
+    f->s_pos = t->m_position ? frond_metric_series(t->m_position, v) : NULL;
+}
+
+/* Per-path series go away with the file's path (promtail does the same). */
+static void drop_series(struct tail *t, struct tail_file *f)
+{
+    const char *v[] = {f->path, NULL};
+    if (f->s_bytes) {
+        frond_metric_remove(t->m_read_bytes, v);
+    }
+    if (f->s_lines) {
+        frond_metric_remove(t->m_read_lines, v);
+    }
+    if (f->s_size) {
+        frond_metric_remove(t->m_size, v);
+    }
+    if (f->s_pos) {
+        frond_metric_remove(t->m_position, v);
+    }
+    f->s_bytes = f->s_lines = f->s_size = f->s_pos = NULL;
+}
+
+static void free_labels(struct tail *t, struct tail_file *f)
+{
+    if (f->labels) {
+        for (size_t i = 0; i < t->noutputs * 3; i++) {
+            free(f->labels[i]);
+        }
+    }
+    free(f->labels);
+    free(f->labels_len);
+    f->labels = NULL;
+    f->labels_len = NULL;
+}
+
+static int build_labels(struct tail *t, struct tail_file *f)
+{
+    char **labels = calloc(t->noutputs * 3, sizeof(char *));
+    size_t *lens = calloc(t->noutputs * 3, sizeof(size_t));
+    struct frond_buf b;
+    frond_buf_init(&b, 64 * 1024);
+    int rc = labels && lens ? 0 : -ENOMEM;
+    for (size_t o = 0; !rc && o < t->noutputs; o++) {
+        const struct ship_client_config *cc = o < t->cfg->nclients ? &t->cfg->clients[o] : NULL;
+        for (int s = 0; !rc && s < 3; s++) {
+            frond_buf_reset(&b);
+            rc = tail_file_labels(t->cfg, cc, &f->tg->labels, f->path, (enum parse_stream)s, &b);
+            if (!rc) {
+                labels[o * 3 + (size_t)s] = strndup(b.data, b.len);
+                lens[o * 3 + (size_t)s] = b.len;
+                rc = labels[o * 3 + (size_t)s] ? 0 : -ENOMEM;
+            }
+        }
+    }
+    frond_buf_cleanup(&b);
+    if (rc) {
+        if (labels) {
+            for (size_t i = 0; i < t->noutputs * 3; i++) {
+                free(labels[i]);
+            }
+        }
+        free(labels);
+        free(lens);
+        return rc;
+    }
+    free_labels(t, f);
+    f->labels = labels;
+    f->labels_len = lens;
+    return 0;
+}
+
+static void new_source(struct tail *t, struct tail_file *f, uint64_t off)
+{
+    pthread_mutex_lock(&t->ack_lock);
+    if (f->source_id) {
+        tail_id_remove(t, f);
+    }
+    f->source_id = ++t->next_id;
+    for (size_t i = 0; i < t->noutputs; i++) {
+        f->acked[i] = off;
+    }
+    tail_id_insert(t, f);
+    pthread_mutex_unlock(&t->ack_lock);
+    f->read_off = f->safe_off = f->pushed_end = off;
+}
+
+static void set_paused(struct tail *t, struct tail_file *f, bool paused)
+{
+    if (f->paused == paused) {
+        return;
+    }
+    f->paused = paused;
+    if (paused) {
+        atomic_fetch_add(&t->npaused, 1);
+        tail_metric_inc(t->s_pauses);
+    } else {
+        atomic_fetch_sub(&t->npaused, 1);
+    }
+}
+
+static void truncated(struct tail *t, struct tail_file *f, const char *why)
+{
+    char off[32];
+    snprintf(off, sizeof(off), "%llu", (unsigned long long)f->read_off);
+    frond_info("file truncated; reading it again from the start", "path", f->path, "offset", off,
+               "reason", why);
+    tail_metric_inc(t->s_truncations);
+    /* A new source id: acks still in flight for the old content must not move the new position. */
+    new_source(t, f, 0);
+    parse_state_reset(&f->ps);
+    f->skipping = false;
+    f->pending = false;
+    set_paused(t, f, false);
+    f->fp_len = 0;
+    f->fp = 0;
+    tail_file_refresh_fp(t, f);
+    tail_mark_dirty(t, f);
+}
+
+void tail_file_refresh_fp(struct tail *t, struct tail_file *f)
+{
+    (void)t;
+    if (f->fd < 0 || f->fp_len >= TAIL_FP_MAX) {
+        return;
+    }
+    struct stat st;
+    if (fstat(f->fd, &st) != 0) {
+        return;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    uint32_t want = size < TAIL_FP_MAX ? (uint32_t)size : TAIL_FP_MAX;
+    uint64_t h;
+    if (want > f->fp_len && fp_of(f->fd, want, &h) == 0) {
+        f->fp_len = want;
+        f->fp = h;
+    }
+}
+
+struct tail_file *tail_file_open(struct tail *t, const struct scrape_config *sc,
+                                 const struct tail_target *tg, const char *path, bool first_scan)
+{
+    (void)first_scan;
+    struct tail_file *f = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        frond_debug("cannot open file", "path", path, "err", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return NULL;
+    }
+    f = calloc(1, sizeof(*f));
+    if (!f) {
+        goto nomem;
+    }
+    f->fd = fd;
+    f->path = strdup(path);
+    f->acked = calloc(t->noutputs, sizeof(uint64_t));
+    if (!f->path || !f->acked) {
+        goto nomem;
+    }
+    f->sc = sc;
+    f->tg = tg;
+    f->dev = (uint64_t)st.st_dev;
+    f->ino = (uint64_t)st.st_ino;
+    f->size = (uint64_t)st.st_size;
+    parse_state_init(&f->ps, sc->format,
+                     &(struct parse_limits){.max_line_size = (size_t)t->cfg->max_line_size,
+                                            .truncate = t->cfg->max_line_size_truncate,
+                                            .max_partial_lines = sc->max_partial_lines});
+    if (build_labels(t, f)) {
+        goto nomem;
+    }
+    tail_file_refresh_fp(t, f);
+
+    /*
+     * Where to start. A recorded identity must match (same device and
+     * inode, same first bytes) or this is another file that reuses the
+     * path or the inode: read it from 0. A promtail entry has no identity;
+     * like promtail, trust it unless the file is now shorter.
+     */
+    uint64_t start = 0;
+    struct positions_entry *pe = t->pos ? positions_get(t->pos, path) : NULL;
+    if (pe) {
+        bool same = true;
+        if (pe->has_id) {
+            uint64_t h = 0;
+            same = pe->dev == f->dev && pe->ino == f->ino &&
+                   (pe->fp_len == 0 || (fp_of(fd, pe->fp_len, &h) == 0 && h == pe->fp));
+        }
+        if (same && pe->offset <= f->size) {
+            start = pe->offset;
+        } else if (same) {
+            tail_metric_inc(t->s_truncations);
+        }
+    }
+    f->next = t->files;
+    if (t->files) {
+        t->files->prev = f;
+    }
+    t->files = f;
+    t->nfiles++;
+    tail_path_insert(t, f);
+    tail_ino_insert(t, f);
+    new_source(t, f, start);
+    path_series(t, f);
+    tail_metric_set(f->s_size, (double)f->size);
+    tail_metric_set(f->s_pos, (double)start);
+    tail_metric_set(t->s_files, (double)t->nfiles);
+    char off[32];
+    snprintf(off, sizeof(off), "%llu", (unsigned long long)start);
+    frond_info("tailing file", "path", path, "offset", off);
+    tail_mark_dirty(t, f);
+    return f;
+nomem:
+    frond_error("out of memory opening file", "path", path);
+    if (f) {
+        parse_state_cleanup(&f->ps);
+        free_labels(t, f);
+        free(f->path);
+        free(f->acked);
+        free(f);
+    }
+    close(fd);
+    return NULL;
+}
+
+void tail_file_close(struct tail *t, struct tail_file *f)
+{
+    tail_forget_dirty(t, f);
+    set_paused(t, f, false);
+    if (f->in_path) {
+        tail_path_remove(t, f);
+        drop_series(t, f);
+    }
+    tail_ino_remove(t, f);
+    pthread_mutex_lock(&t->ack_lock);
+    tail_id_remove(t, f);
+    pthread_mutex_unlock(&t->ack_lock);
+    if (f->prev) {
+        f->prev->next = f->next;
+    } else {
+        t->files = f->next;
+    }
+    if (f->next) {
+        f->next->prev = f->prev;
+    }
+    t->nfiles--;
+    tail_metric_set(t->s_files, (double)t->nfiles);
+    if (f->fd >= 0) {
+        close(f->fd);
+    }
+    parse_state_cleanup(&f->ps);
+    free_labels(t, f);
+    free(f->pbuf);
+    free(f->acked);
+    free(f->path);
+    free(f);
+}
+
+void tail_file_rotate(struct tail *t, struct tail_file *f)
+{
+    if (f->rotated) {
+        return;
+    }
+    frond_info("file rotated or removed; draining it", "path", f->path);
+    tail_metric_inc(t->s_rotations);
+    tail_path_remove(t, f);
+    drop_series(t, f);
+    f->rotated = true;
+    f->rotated_at = frond_now_monotonic();
+    tail_mark_dirty(t, f);
+}
+
+void tail_file_adopt(struct tail *t, struct tail_file *f, const char *path,
+                     const struct scrape_config *sc, const struct tail_target *tg)
+{
+    char *np = strdup(path);
+    if (!np) {
+        return;
+    }
+    if (f->in_path) {
+        tail_path_remove(t, f);
+        drop_series(t, f);
+    }
+    free(f->path);
+    f->path = np;
+    f->rotated = false;
+    f->sc = sc;
+    f->tg = tg;
+    if (build_labels(t, f) != 0) {
+        frond_warn("out of memory relabelling a renamed file; keeping its old labels", "path",
+                   path);
+    }
+    tail_path_insert(t, f);
+    path_series(t, f);
+    frond_info("followed file renamed into the watched paths", "path", path);
+    tail_mark_dirty(t, f);
+}
+
+void tail_file_check(struct tail *t, struct tail_file *f, const struct stat *st)
+{
+    f->size = (uint64_t)st->st_size;
+    tail_metric_set(f->s_size, (double)f->size);
+    if (f->size < f->read_off) {
+        truncated(t, f, "size below offset");
+        return;
+    }
+    /* Truncated and rewritten past our offset between two looks: the first bytes changed. */
+    uint64_t h;
+    if (f->fp_len > 0 && fp_of(f->fd, f->fp_len, &h) == 0 && h != f->fp) {
+        truncated(t, f, "first bytes changed");
+        return;
+    }
+    if (f->size > f->read_off) {
+        tail_mark_dirty(t, f);
+    }
+}
+
+uint64_t tail_file_committed(struct tail *t, struct tail_file *f)
+{
+    uint64_t min = UINT64_MAX;
+    pthread_mutex_lock(&t->ack_lock);
+    for (size_t i = 0; i < t->noutputs; i++) {
+        if (f->acked[i] < min) {
+            min = f->acked[i];
+        }
+    }
+    pthread_mutex_unlock(&t->ack_lock);
+    /*
+     * With nothing in flight, lines that produced no entry (dropped, empty
+     * partial joins already shipped) may be committed too.
+     */
+    if (min >= f->pushed_end && !f->pending && f->safe_off > min) {
+        min = f->safe_off;
+    }
+    return min;
+}
+
+static int push_all(struct tail *t, struct tail_file *f, const struct ship_entry *e, uint32_t *mask)
+{
+    uint32_t failed = 0;
+    for (size_t i = 0; i < t->noutputs; i++) {
+        if (!(*mask & (1u << i))) {
+            continue;
+        }
+        struct ship_entry ce = *e;
+        ce.labels = f->labels[i * 3 + (size_t)(e->labels_len)];
+        ce.labels_len = f->labels_len[i * 3 + (size_t)(e->labels_len)];
+        int rc = t->out[i].push ? t->out[i].push(t->out[i].ctx, &ce) : 0;
+        if (rc) {
+            failed |= 1u << i;
+        }
+    }
+    *mask = failed;
+    return failed ? -EAGAIN : 0;
+}
+
+/*
+ * The stream travels in labels_len until push_all() swaps in the real
+ * per-output label string; it saves a field in the pending copy.
+ */
+static int handle_line(struct tail *t, struct tail_file *f, const char *line, size_t len,
+                       uint64_t start, uint64_t end, int64_t read_ts)
+{
+    struct parse_entry pe;
+    int rc = parse_line(&f->ps, line, len, start, read_ts, &pe);
+    if (rc < 0) {
+        frond_error("out of memory parsing a line; skipped", "path", f->path);
+        return 0;
+    }
+    if (f->ps.flushed_partials != f->flushed_seen) {
+        tail_metric_add(t->s_partial_flush, (double)(f->ps.flushed_partials - f->flushed_seen));
+        f->flushed_seen = f->ps.flushed_partials;
+    }
+    uint64_t pend = parse_pending_offset(&f->ps);
+    uint64_t safe = end < pend ? end : pend;
+    if (rc == 0) {
+        f->safe_off = safe;
+        return 0;
+    }
+    if (pe.malformed) {
+        tail_metric_inc(t->s_malformed[f->ps.format]);
+    }
+    if (pe.drop) {
+        tail_metric_inc(t->s_long_drop);
+        f->safe_off = safe;
+        return 0;
+    }
+    if (pe.truncated) {
+        tail_metric_inc(t->s_long_trunc);
+    }
+    struct ship_entry e = {
+        .ts_ns = pe.ts_ns,
+        .line = pe.line,
+        .line_len = pe.len,
+        .labels = NULL,
+        .labels_len = (size_t)pe.stream,
+        .tenant = NULL,
+        .source_id = f->source_id,
+        .end_offset = safe,
+    };
+    uint32_t mask = (uint32_t)((1ULL << t->noutputs) - 1);
+    if (push_all(t, f, &e, &mask) == 0) {
+        f->pushed_end = safe;
+        f->safe_off = safe;
+        return 0;
+    }
+    /* Keep a copy: the line lives in the read buffer or the parser's join buffer. */
+    if (pe.len > f->pbuf_cap) {
+        char *nb = realloc(f->pbuf, pe.len ? pe.len : 1);
+        if (!nb) {
+            frond_error("out of memory holding a line for a full queue; skipped", "path", f->path);
+            return 0;
+        }
+        f->pbuf = nb;
+        f->pbuf_cap = pe.len;
+    }
+    memcpy(f->pbuf, pe.line, pe.len);
+    e.line = f->pbuf;
+    f->pe = e;
+    f->pending = true;
+    f->pending_mask = mask;
+    return -EAGAIN;
+}
+
+static int retry_pending(struct tail *t, struct tail_file *f)
+{
+    if (!f->pending) {
+        return 0;
+    }
+    if (push_all(t, f, &f->pe, &f->pending_mask)) {
+        return -EAGAIN;
+    }
+    f->pending = false;
+    f->pushed_end = f->pe.end_offset;
+    if (f->safe_off < f->pe.end_offset) {
+        f->safe_off = f->pe.end_offset;
+    }
+    return 0;
+}
+
+int tail_file_read(struct tail *t, struct tail_file *f, int chunks)
+{
+    if (f->fd < 0) {
+        return TAIL_EOF;
+    }
+    if (retry_pending(t, f)) {
+        set_paused(t, f, true);
+        return TAIL_PAUSED;
+    }
+    set_paused(t, f, false);
+    struct stat st;
+    if (fstat(f->fd, &st) == 0) {
+        f->size = (uint64_t)st.st_size;
+        tail_metric_set(f->s_size, (double)f->size);
+        if (f->size < f->read_off) {
+            truncated(t, f, "size below offset");
+        }
+        if (f->size == f->read_off) {
+            return TAIL_EOF;
+        }
+    }
+    for (int c = 0; c < chunks; c++) {
+        ssize_t n = pread(f->fd, t->rbuf, t->rbuf_size, (off_t)f->read_off);
+        if (n < 0) {
+            if (errno == EINTR) {
+                c--;
+                continue;
+            }
+            frond_warn("read failed", "path", f->path, "err", strerror(errno));
+            return TAIL_EOF;
+        }
+        if (n == 0) {
+            return TAIL_EOF;
+        }
+        uint64_t base = f->read_off;
+        const char *buf = t->rbuf, *p = buf, *end = buf + n;
+        if (f->skipping) {
+            const char *nl = memchr(p, '\n', (size_t)n);
+            if (!nl) {
+                f->read_off += (uint64_t)n;
+                continue;
+            }
+            p = nl + 1;
+            f->skipping = false;
+            f->safe_off = base + (uint64_t)(p - buf);
+        }
+        int64_t ts = now_ns();
+        uint64_t lines = 0;
+        const char *nl;
+        int rc = 0;
+        while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+            uint64_t s = base + (uint64_t)(p - buf);
+            uint64_t e = base + (uint64_t)(nl + 1 - buf);
+            lines++;
+            rc = handle_line(t, f, p, (size_t)(nl - p), s, e, ts);
+            p = nl + 1;
+            if (rc) {
+                break;
+            }
+        }
+        size_t consumed = (size_t)(p - buf);
+        if (!rc && consumed == 0 && (size_t)n == t->rbuf_size) {
+            /*
+             * One line longer than the whole buffer: ship its start (the
+             * parser truncates or drops it by max_line_size) and skip the
+             * rest up to its newline.
+             */
+            lines++;
+            rc = handle_line(t, f, buf, (size_t)n, base, base + (uint64_t)n, ts);
+            consumed = (size_t)n;
+            f->skipping = true;
+        }
+        f->read_off = base + consumed;
+        tail_metric_add(f->s_bytes, (double)consumed);
+        tail_metric_add(f->s_lines, (double)lines);
+        if (rc) {
+            set_paused(t, f, true);
+            return TAIL_PAUSED;
+        }
+        if ((size_t)n < t->rbuf_size) {
+            return TAIL_EOF;
+        }
+    }
+    return TAIL_MORE;
+}
+
+void tail_file_finish(struct tail *t, struct tail_file *f)
+{
+    /* A rotated file's last bytes without a newline are still a line of the container. */
+    if (f->fd < 0 || f->skipping || f->pending) {
+        return;
+    }
+    ssize_t n = pread(f->fd, t->rbuf, t->rbuf_size, (off_t)f->read_off);
+    if (n <= 0 || memchr(t->rbuf, '\n', (size_t)n)) {
+        return;
+    }
+    (void)handle_line(t, f, t->rbuf, (size_t)n, f->read_off, f->read_off + (uint64_t)n, now_ns());
+}
