@@ -12,10 +12,12 @@
  * the connection limit bounds the threads, and an inactivity timeout frees
  * slots held by clients that connect and say nothing.
  *
- * We create and bind the listening socket ourselves and hand it to
- * libmicrohttpd: that gives one code path for "host:port", "[v6]:port",
- * ":port" (dual-stack) and port 0, and lets frond_http_port() read the
- * bound port with getsockname().
+ * We create, bind and accept on the listening socket ourselves and hand
+ * each connection to libmicrohttpd (MHD_add_connection): that gives one code
+ * path for "host:port", "[v6]:port", ":port" (dual-stack) and port 0, lets
+ * frond_http_port() read the bound port with getsockname(), and lets
+ * connections beyond the limit wait in the kernel backlog instead of being
+ * reset (see http_accept_loop).
  *
  * Every response carries the web config's extra headers. Basic auth and
  * client-certificate checks run before routing, so every path, /-/healthy
@@ -24,12 +26,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -79,6 +84,16 @@ struct frond_http {
     size_t nroutes;
     char *priorities;
     bool started; /* libmicrohttpd messages are warnings before, debug noise after */
+
+    /* Our accept loop (see http_accept_loop) and the connection count it obeys. */
+    pthread_t acceptor;
+    bool have_acceptor;
+    int stop_pipe[2];
+    pthread_mutex_t lock;
+    pthread_cond_t slot_free;
+    unsigned max_conns;
+    unsigned active; /* connections handed to libmicrohttpd and not yet closed */
+    bool stopping;
 };
 
 /* ---- listen addresses ---- */
@@ -647,6 +662,96 @@ __attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const 
     }
 }
 
+/* ---- accepting connections ---- */
+
+/*
+ * A connection handed to libmicrohttpd is counted by the accept loop before
+ * MHD_add_connection() (the STARTED notification comes later, from the
+ * connection's own thread, too late to bound anything) and uncounted here
+ * when libmicrohttpd closes it.
+ */
+static void http_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe)
+{
+    struct frond_http *h = cls;
+
+    (void)c;
+    (void)socket_context;
+    if (toe != MHD_CONNECTION_NOTIFY_CLOSED) {
+        return;
+    }
+    pthread_mutex_lock(&h->lock);
+    if (h->active > 0) {
+        h->active--;
+    }
+    pthread_cond_signal(&h->slot_free);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/*
+ * Accept connections ourselves and hand them to libmicrohttpd with
+ * MHD_add_connection(). libmicrohttpd's own listener accepts a connection
+ * beyond MHD_OPTION_CONNECTION_LIMIT and closes it at once, so a burst of
+ * 50 scrapes against a limit of 40 would see 10 resets. Here, at the limit
+ * we simply stop calling accept(): the extra connections wait in the
+ * kernel's backlog until a slot frees (a request finishes or an idle client
+ * times out), which is what a client expects from a busy server.
+ */
+static void *http_accept_loop(void *arg)
+{
+    struct frond_http *h = arg;
+
+    for (;;) {
+        struct pollfd pfd[2] = {{h->fd, POLLIN, 0}, {h->stop_pipe[0], POLLIN, 0}};
+        struct sockaddr_storage sa;
+        socklen_t salen = sizeof(sa);
+        int fd;
+
+        pthread_mutex_lock(&h->lock);
+        while (!h->stopping && h->active >= h->max_conns) {
+            pthread_cond_wait(&h->slot_free, &h->lock);
+        }
+        if (h->stopping) {
+            pthread_mutex_unlock(&h->lock);
+            break;
+        }
+        pthread_mutex_unlock(&h->lock);
+
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            frond_error("poll on the listening socket failed", "err", strerror(errno));
+            break;
+        }
+        if (pfd[1].revents) {
+            break;
+        }
+        if (!(pfd[0].revents & POLLIN)) {
+            continue;
+        }
+        fd = accept4(h->fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: back off instead of spinning on a readable socket. */
+                frond_warn("accept failed, retrying in 100ms", "err", strerror(errno));
+                poll(&pfd[1], 1, 100);
+            }
+            continue;
+        }
+        pthread_mutex_lock(&h->lock);
+        h->active++;
+        pthread_mutex_unlock(&h->lock);
+        /* On failure libmicrohttpd has closed the socket and logged why; no CLOSED follows. */
+        if (MHD_add_connection(h->d, fd, (struct sockaddr *)&sa, salen) != MHD_YES) {
+            pthread_mutex_lock(&h->lock);
+            h->active--;
+            pthread_mutex_unlock(&h->lock);
+        }
+    }
+    return NULL;
+}
+
 /* ---- start and stop ---- */
 
 static int http_listen(const char *addr, int *fd_out, unsigned *port_out)
@@ -721,10 +826,10 @@ struct frond_http *frond_http_start(struct frond_registry *reg, const struct fro
     struct MHD_OptionItem mo[16];
     size_t n = 0;
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     const char *path = o->telemetry_path && *o->telemetry_path ? o->telemetry_path : "/metrics";
     const char *addr = o->listen_address ? o->listen_address : ":9100";
-    char errbuf[1024];
+    char errbuf[1024], portstr[16];
     int rc;
 
     h = calloc(1, sizeof(*h));
@@ -733,6 +838,10 @@ struct frond_http *frond_http_start(struct frond_registry *reg, const struct fro
         goto out;
     }
     h->fd = -1;
+    h->stop_pipe[0] = h->stop_pipe[1] = -1;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->slot_free, NULL);
+    h->max_conns = o->max_connections ? o->max_connections : 40;
     h->reg = reg;
     h->offset = o->timeout_offset > 0 ? o->timeout_offset : 0;
     h->max_timeout = o->max_scrape_timeout;
@@ -772,9 +881,14 @@ struct frond_http *frond_http_start(struct frond_registry *reg, const struct fro
     }
 
     mo[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_mhd_log, h};
-    mo[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, h->fd, NULL};
-    mo[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-                                      o->max_connections ? (intptr_t)o->max_connections : 40, NULL};
+    mo[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_notify, h};
+    /*
+     * The accept loop enforces max_connections; libmicrohttpd's own limit is
+     * a backstop with some slack, since a closing connection is counted
+     * down by it a moment after our notification.
+     */
+    mo[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)h->max_conns + 16, NULL};
     mo[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONN_TIMEOUT, NULL};
     if (h->wc.tls) {
         h->priorities = http_priorities(&h->wc);
@@ -809,10 +923,23 @@ struct frond_http *frond_http_start(struct frond_registry *reg, const struct fro
         rc = h->wc.tls ? -EINVAL : -EIO;
         goto out;
     }
-    h->fd = -1; /* libmicrohttpd owns and closes it now */
+    if (pipe2(h->stop_pipe, O_CLOEXEC) != 0) {
+        rc = -errno;
+        frond_error("cannot create a pipe", "err", strerror(errno));
+        goto out;
+    }
+    rc = pthread_create(&h->acceptor, NULL, http_accept_loop, h);
+    if (rc) {
+        rc = -rc;
+        frond_error("cannot start the accept thread", "err", strerror(-rc));
+        goto out;
+    }
+    h->have_acceptor = true;
     h->started = true;
-    frond_info("listening", "address", addr, "tls", h->wc.tls ? "true" : "false", "basic_auth",
-               frond_webconfig_has_auth(&h->wc) ? "true" : "false", "path", h->telemetry_path);
+    snprintf(portstr, sizeof(portstr), "%u", h->port);
+    frond_info("listening", "address", addr, "port", portstr, "tls", h->wc.tls ? "true" : "false",
+               "basic_auth", frond_webconfig_has_auth(&h->wc) ? "true" : "false", "path",
+               h->telemetry_path);
     rc = 0;
 out:
     if (rc) {
@@ -830,12 +957,31 @@ void frond_http_stop(struct frond_http *h)
     if (!h) {
         return;
     }
+    /* Stop accepting first, so no connection is added to a daemon being stopped. */
+    if (h->have_acceptor) {
+        char c = 's';
+        pthread_mutex_lock(&h->lock);
+        h->stopping = true;
+        pthread_cond_broadcast(&h->slot_free);
+        pthread_mutex_unlock(&h->lock);
+        if (write(h->stop_pipe[1], &c, 1) < 0) {
+            frond_warn("cannot wake the accept thread", "err", strerror(errno));
+        }
+        pthread_join(h->acceptor, NULL);
+    }
     if (h->d) {
         MHD_stop_daemon(h->d);
     }
     if (h->fd >= 0) {
         close(h->fd);
     }
+    for (int i = 0; i < 2; i++) {
+        if (h->stop_pipe[i] >= 0) {
+            close(h->stop_pipe[i]);
+        }
+    }
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->slot_free);
     frond_webconfig_cleanup(&h->wc);
     free(h->priorities);
     free(h->telemetry_path);
