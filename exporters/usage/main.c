@@ -28,11 +28,15 @@ struct reload_ctx {
     struct frond_series *reload_ts;
 };
 
-/* libmongoc's own log lines go through ours, so --log.format applies to them too. */
+/*
+ * libmongoc's own log lines go through ours, so --log.format applies to them
+ * too. Its warnings are per-socket details ("Failed to buffer 4 bytes") of
+ * failures the runner already reports once per query, so they are debug.
+ */
 static void usage_mongoc_log(mongoc_log_level_t level, const char *domain, const char *message,
                              void *ctx)
 {
-    if (level <= MONGOC_LOG_LEVEL_WARNING) {
+    if (level <= MONGOC_LOG_LEVEL_CRITICAL) {
         frond_warn("libmongoc", "domain", domain, "detail", message);
     } else if (level <= MONGOC_LOG_LEVEL_INFO && frond_log_enabled(FROND_LOG_DEBUG)) {
         frond_debug("libmongoc", "domain", domain, "detail", message);
