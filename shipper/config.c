@@ -97,6 +97,17 @@ static int boolean(struct ctx *x, const struct frond_yaml_node *map, const char 
     return frond_yaml_bool(x->doc, n, key, out, x->err, x->errlen);
 }
 
+/* The key node of `key`, so errors about a whole section point at its name. */
+static const struct frond_yaml_node *key_of(const struct frond_yaml_node *map, const char *key)
+{
+    for (size_t i = 0; map && map->kind == FROND_YAML_MAP && i < map->n; i++) {
+        if (map->keys[i]->value && strcmp(map->keys[i]->value, key) == 0) {
+            return map->keys[i];
+        }
+    }
+    return map;
+}
+
 static bool valid_label_name(const char *s)
 {
     if (!s || !*s) {
@@ -544,18 +555,18 @@ static int load_scrape(struct ctx *x, const struct frond_yaml_node *n, struct sc
     }
     const struct frond_yaml_node *j = frond_yaml_get(n, "journal");
     if (j) {
-        return frond_yaml_error(x->doc, j, x->err, x->errlen,
+        return frond_yaml_error(x->doc, key_of(n, "journal"), x->err, x->errlen,
                                 "journal scraping is not supported yet by frondtail");
     }
     const struct frond_yaml_node *r = frond_yaml_get(n, "relabel_configs");
     if (r && !frond_yaml_is_null(r) && !(r->kind == FROND_YAML_SEQ && r->n == 0)) {
-        return frond_yaml_error(x->doc, r, x->err, x->errlen,
+        return frond_yaml_error(x->doc, key_of(n, "relabel_configs"), x->err, x->errlen,
                                 "relabel_configs is not supported yet by frondtail; use static "
                                 "labels in static_configs");
     }
     const struct frond_yaml_node *k = frond_yaml_get(n, "kubernetes_sd_configs");
     if (k) {
-        return frond_yaml_error(x->doc, k, x->err, x->errlen,
+        return frond_yaml_error(x->doc, key_of(n, "kubernetes_sd_configs"), x->err, x->errlen,
                                 "kubernetes_sd_configs is not supported: frondtail reads pod "
                                 "labels from kubelet log paths (static_configs with __path__)");
     }

@@ -1,0 +1,176 @@
+/*
+ * Unit tests for frondtail's positions file (shipper/positions.c): round
+ * trip with identities, promtail files read on migration, odd paths, and
+ * corrupt or empty files set aside instead of failing.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "positions.h"
+
+static char dir[256];
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static int count_aside(void)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strstr(e->d_name, ".corrupt-")) {
+            n++;
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    return n;
+}
+
+static void test_round_trip(void)
+{
+    char file[512];
+    snprintf(file, sizeof(file), "%s/sub/dir/positions.yaml", dir);
+    struct positions p;
+    CHECK_INT(positions_load(&p, file, NULL), 0);
+    CHECK_INT(p.n, 0);
+    struct positions_entry a = {.path = "/var/log/pods/a_b_c/x/0.log",
+                                .offset = 123,
+                                .has_id = true,
+                                .dev = 2049,
+                                .ino = 77,
+                                .fp_len = 1024,
+                                .fp = 0xdeadbeefcafef00dULL};
+    struct positions_entry b = {.path = "/odd path/with \"quotes\" and: colon\\x", .offset = 0};
+    CHECK_INT(positions_put(&p, &a), 0);
+    CHECK_INT(positions_put(&p, &b), 0);
+    CHECK(p.dirty);
+    CHECK_INT(positions_save(&p), 0);
+    CHECK(!p.dirty);
+    positions_cleanup(&p);
+
+    CHECK_INT(positions_load(&p, file, NULL), 0);
+    CHECK_INT(p.n, 2);
+    struct positions_entry *e = positions_get(&p, a.path);
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_INT(e->offset, 123);
+        CHECK(e->has_id);
+        CHECK_INT(e->dev, 2049);
+        CHECK_INT(e->ino, 77);
+        CHECK_INT(e->fp_len, 1024);
+        CHECK(e->fp == 0xdeadbeefcafef00dULL);
+    }
+    e = positions_get(&p, b.path);
+    CHECK(e != NULL && !e->has_id && e->offset == 0);
+    positions_remove(&p, a.path);
+    CHECK(positions_get(&p, a.path) == NULL);
+    CHECK_INT(p.n, 1);
+    positions_cleanup(&p);
+}
+
+static void test_promtail_file(void)
+{
+    char file[512];
+    snprintf(file, sizeof(file), "%s/promtail.yaml", dir);
+    /* What promtail writes (yaml.v2 marshal of map[string]string), including a journal cursor. */
+    write_file(file, "positions:\n  /var/log/a.log: \"4096\"\n  /var/log/b.log: \"0\"\n"
+                     "  journal-default: s=abc;i=1\n");
+    struct positions p;
+    bool aside = true;
+    CHECK_INT(positions_load(&p, file, &aside), 0);
+    /* The journal cursor is not a number: the whole file is set aside, like a corrupt one. */
+    CHECK(aside);
+    positions_cleanup(&p);
+    write_file(file, "positions:\n  /var/log/a.log: \"4096\"\n  /var/log/b.log: \"0\"\n");
+    CHECK_INT(positions_load(&p, file, &aside), 0);
+    CHECK(!aside);
+    CHECK_INT(p.n, 2);
+    struct positions_entry *e = positions_get(&p, "/var/log/a.log");
+    CHECK(e && e->offset == 4096 && !e->has_id);
+    positions_cleanup(&p);
+    /* An identity line without a position is ignored; unknown id fields too. */
+    write_file(file, "positions:\n  frondtail-id:/x: \"dev=1 ino=2 fplen=3 fp=4 new=5\"\n"
+                     "  /y: 5\n");
+    CHECK_INT(positions_load(&p, file, &aside), 0);
+    CHECK(!aside);
+    CHECK_INT(p.n, 1);
+    positions_cleanup(&p);
+}
+
+static void test_corrupt(void)
+{
+    const char *bad[] = {"",
+                         "positions: [1, 2]\n",
+                         "positions:\n  /a: \"-1\"\n",
+                         "positions:\n  /a: \"12x\"\n",
+                         "other: {}\n",
+                         "\t\x01garbage: [",
+                         "positions:\n  /a: \"1\"\n  frondtail-id:/a: \"dev=1\"\n",
+                         "positions:\n  /a: {x: 1}\n"};
+    char file[512];
+    snprintf(file, sizeof(file), "%s/corrupt.yaml", dir);
+    for (size_t i = 0; i < FROND_ARRAY_SIZE(bad); i++) {
+        int before = count_aside();
+        write_file(file, bad[i]);
+        struct positions p;
+        bool aside = false;
+        CHECK_INT(positions_load(&p, file, &aside), 0);
+        CHECK(aside);
+        CHECK_INT(p.n, 0);
+        CHECK(access(file, F_OK) != 0);
+        /* Two corrupt files within one second share a name; at least one is kept aside. */
+        CHECK(count_aside() >= (before ? before : 1));
+        positions_cleanup(&p);
+    }
+    /* An empty map and an empty mapping value are fine. */
+    write_file(file, "positions: {}\n");
+    struct positions p;
+    bool aside = true;
+    CHECK_INT(positions_load(&p, file, &aside), 0);
+    CHECK(!aside);
+    positions_cleanup(&p);
+}
+
+static void test_format_empty(void)
+{
+    struct positions p;
+    positions_init(&p);
+    size_t len = 0;
+    char *s = positions_format(&p, &len);
+    CHECK_STR(s, "positions: {}\n");
+    free(s);
+    CHECK(positions_fp_hash("", 0) == 1469598103934665603ULL);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/frondtail-positions-XXXXXX");
+    if (!mkdtemp(dir)) {
+        return 1;
+    }
+    test_round_trip();
+    test_promtail_file();
+    test_corrupt();
+    test_format_empty();
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cleanup failed\n");
+    }
+    return check_done("test_shipper_positions");
+}
