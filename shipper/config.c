@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -128,10 +129,16 @@ static bool valid_label_name(const char *s)
 static int read_secret(struct ctx *x, const struct frond_yaml_node *at, const char *path,
                        char **out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         return frond_yaml_error(x->doc, at, x->err, x->errlen, "cannot read %s: %s", path,
                                 strerror(errno));
+    }
+    /* A FIFO or device would block or never end; secrets are files. */
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return frond_yaml_error(x->doc, at, x->err, x->errlen, "%s is not a regular file", path);
     }
     char *buf = malloc(SECRET_FILE_MAX + 1);
     if (!buf) {

@@ -342,7 +342,14 @@ static int put_quoted(struct frond_buf *b, const char *s)
 {
     int rc = frond_buf_putc(b, '"');
     for (const unsigned char *c = (const unsigned char *)s; !rc && *c; c++) {
-        if (*c == '"' || *c == '\\') {
+        /* YAML folds NEL, LS and PS like newlines inside quotes: escape them. */
+        if (c[0] == 0xC2 && c[1] == 0x85) {
+            rc = frond_buf_puts(b, "\\N");
+            c++;
+        } else if (c[0] == 0xE2 && c[1] == 0x80 && (c[2] == 0xA8 || c[2] == 0xA9)) {
+            rc = frond_buf_puts(b, c[2] == 0xA8 ? "\\L" : "\\P");
+            c += 2;
+        } else if (*c == '"' || *c == '\\') {
             rc = frond_buf_putc(b, '\\');
             if (!rc) {
                 rc = frond_buf_putc(b, (char)*c);
