@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Exposition benchmark: render time of 100,000 series in both formats, and
+# the resident memory of an idle process serving /metrics with frond_http.
+# Builds the release preset into build/release-metrics (not the shared
+# build/release) and prints Markdown tables. Usage:
+#   bench/exposition/run.sh [--iterations N] [--families N] [--series N]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=build/release-metrics
+cmake --preset release -B "$build" >/dev/null
+cmake --build "$build" -j2 --target bench_expo >/dev/null
+bin="$build/bench/exposition/bench_expo"
+
+echo "## render (release preset, $(nproc) CPUs, $(uname -m))"
+echo
+"$bin" "$@"
+echo
+
+# Idle RSS: start the server, scrape it once (so the scrape path has been
+# used), then read VmRSS while nothing is happening.
+out=$(mktemp)
+"$bin" --serve --listen 127.0.0.1:0 >"$out" 2>/dev/null &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$out"' EXIT
+port=""
+for _ in $(seq 1 100); do
+  port=$(sed -n 's/^port //p' "$out")
+  [ -n "$port" ] && break
+  kill -0 "$pid" 2>/dev/null || { echo "server exited early"; exit 1; }
+  sleep 0.05
+done
+[ -n "$port" ] || { echo "server did not report its port"; exit 1; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
+before=$(rss_kb)
+bytes=$(curl -sf "http://127.0.0.1:$port/metrics" | wc -c)
+curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
+  "http://127.0.0.1:$port/metrics" >/dev/null
+after=$(rss_kb)
+for _ in $(seq 1 20); do curl -sf "http://127.0.0.1:$port/metrics" >/dev/null; done
+after20=$(rss_kb)
+echo "## idle RSS of a process serving /metrics (frond_http, process metrics, ${bytes} bytes/scrape)"
+echo
+echo "| state | VmRSS |"
+echo "|---|---:|"
+echo "| started, never scraped | $((before / 1024)).$(((before % 1024) * 10 / 1024)) MiB |"
+echo "| after 1 text + 1 OpenMetrics scrape | $((after / 1024)).$(((after % 1024) * 10 / 1024)) MiB |"
+echo "| after 20 more scrapes | $((after20 / 1024)).$(((after20 % 1024) * 10 / 1024)) MiB |"
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+trap 'rm -f "$out"' EXIT
+[ "$status" -eq 0 ] || { echo "server exit status $status after SIGTERM"; exit 1; }
