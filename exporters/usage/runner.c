@@ -96,7 +96,8 @@ static void result_free(struct usage_result *r)
 
 static int32_t ms_of(double secs)
 {
-    double ms = ceil(secs * 1000.0);
+    /* Round up, but do not let 0.7 * 1000 = 700.0000000000001 become 701. */
+    double ms = ceil(secs * 1000.0 - 1e-6);
     return ms > INT32_MAX ? INT32_MAX : (int32_t)ms;
 }
 
