@@ -36,6 +36,8 @@
 /* Cached successful logins; small, since an exporter has a handful of scrapers. */
 #define WC_CACHE_SLOTS 16
 #define WC_DIGEST_LEN 32
+/* Highest bcrypt cost accepted: 2^17 rounds is ~10 s per check on a small core. */
+#define WC_MAX_COST 17
 
 /*
  * Checked for unknown users so that a failed login costs the same whether
@@ -130,6 +132,26 @@ static int wc_resolve(const char *cfgname, const char *path, char *out, size_t o
     return (n < 0 || (size_t)n >= outsz) ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * A string that must be there: frond_yaml_string() gives NULL for a null
+ * scalar ("key:" with nothing after it), which would otherwise reach
+ * strlen() and friends.
+ */
+static int wc_req_string(const struct frond_yaml_doc *doc, const struct frond_yaml_node *n,
+                         const char *what, char **out, char *err, size_t errlen)
+{
+    int rc;
+
+    if (frond_yaml_is_null(n)) {
+        return frond_yaml_error(doc, n, err, errlen, "%s must not be empty", what);
+    }
+    rc = frond_yaml_string(doc, n, what, out, err, errlen);
+    if (!rc && !*out) {
+        rc = frond_yaml_error(doc, n, err, errlen, "%s must not be empty", what);
+    }
+    return rc;
+}
+
 static int wc_version(const struct frond_yaml_doc *doc, const struct frond_yaml_node *n,
                       const char *what, int *out, char *err, size_t errlen)
 {
@@ -138,7 +160,7 @@ static int wc_version(const struct frond_yaml_doc *doc, const struct frond_yaml_
         int v;
     } versions[] = {{"TLS10", 10}, {"TLS11", 11}, {"TLS12", 12}, {"TLS13", 13}};
     char *s = NULL;
-    int rc = frond_yaml_string(doc, n, what, &s, err, errlen);
+    int rc = wc_req_string(doc, n, what, &s, err, errlen);
 
     if (rc) {
         return rc;
@@ -171,7 +193,7 @@ static int wc_client_auth(const struct frond_yaml_doc *doc, const struct frond_y
         {"RequireAndVerifyClientCert", FROND_CLIENT_AUTH_REQUIRE_AND_VERIFY},
     };
     char *s = NULL;
-    int rc = frond_yaml_string(doc, n, "client_auth_type", &s, err, errlen);
+    int rc = wc_req_string(doc, n, "client_auth_type", &s, err, errlen);
 
     if (rc) {
         return rc;
@@ -198,7 +220,7 @@ static int wc_opt_string(const struct frond_yaml_doc *doc, const struct frond_ya
     if (!n || frond_yaml_is_null(n)) {
         return 0;
     }
-    return frond_yaml_string(doc, n, key, out, err, errlen);
+    return wc_req_string(doc, n, key, out, err, errlen);
 }
 
 static int wc_load_pem(const struct frond_yaml_doc *doc, const struct frond_yaml_node *map,
@@ -433,7 +455,7 @@ static int wc_parse_http(const struct frond_yaml_doc *doc, const struct frond_ya
         struct frond_webconfig_header *hd = &wc->headers[wc->nheaders];
         bool allowed = false;
 
-        rc = frond_yaml_string(doc, h->keys[i], "header name", &hd->name, err, errlen);
+        rc = wc_req_string(doc, h->keys[i], "header name", &hd->name, err, errlen);
         if (rc) {
             return rc;
         }
@@ -447,7 +469,7 @@ static int wc_parse_http(const struct frond_yaml_doc *doc, const struct frond_ya
             return frond_yaml_error(doc, h->keys[i], err, errlen,
                                     "HTTP header \"%s\" can not be configured", hd->name);
         }
-        rc = frond_yaml_string(doc, h->items[i], "header value", &hd->value, err, errlen);
+        rc = wc_req_string(doc, h->items[i], "header value", &hd->value, err, errlen);
         if (rc) {
             return rc;
         }
@@ -481,7 +503,7 @@ static int wc_parse_users(const struct frond_yaml_doc *doc, const struct frond_y
         struct frond_webconfig_user *u = &wc->users[wc->nusers];
         const char *hs;
 
-        rc = frond_yaml_string(doc, users->keys[i], "user name", &u->name, err, errlen);
+        rc = wc_req_string(doc, users->keys[i], "user name", &u->name, err, errlen);
         if (rc) {
             return rc;
         }
@@ -490,7 +512,7 @@ static int wc_parse_users(const struct frond_yaml_doc *doc, const struct frond_y
             return frond_yaml_error(doc, users->keys[i], err, errlen,
                                     "user name must be non-empty and contain no ':'");
         }
-        rc = frond_yaml_string(doc, users->items[i], "password hash", &u->hash, err, errlen);
+        rc = wc_req_string(doc, users->items[i], "password hash", &u->hash, err, errlen);
         if (rc) {
             return rc;
         }
@@ -501,6 +523,18 @@ static int wc_parse_users(const struct frond_yaml_doc *doc, const struct frond_y
             return frond_yaml_error(doc, users->items[i], err, errlen,
                                     "password of user \"%s\" is not a bcrypt hash ($2y$/$2b$/$2a$)",
                                     u->name);
+        }
+        /*
+         * Every cost step doubles the work. Above WC_MAX_COST one login takes
+         * many seconds, so every scrape of an uncached password would hang a
+         * connection; bcrypt's own range starts at 4.
+         */
+        if (hs[4] < '0' || hs[4] > '9' || hs[5] < '0' || hs[5] > '9' || hs[6] != '$' ||
+            (hs[4] - '0') * 10 + (hs[5] - '0') < 4 ||
+            (hs[4] - '0') * 10 + (hs[5] - '0') > WC_MAX_COST) {
+            return frond_yaml_error(doc, users->items[i], err, errlen,
+                                    "password of user \"%s\": bcrypt cost must be 4..%d", u->name,
+                                    WC_MAX_COST);
         }
     }
     return 0;

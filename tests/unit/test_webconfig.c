@@ -160,6 +160,15 @@ static void test_broken(void)
          "web.yml:5:", "lower than min_version"},
         {"basic_auth_users:\n  - alice\n", "web.yml:2:", "must be a mapping"},
         {"basic_auth_users:\n  alice: hunter2\n", "web.yml:2:", "not a bcrypt hash"},
+        {"basic_auth_users:\n  bob: x\n  alice: "
+         "$2y$24$tKCP3DCp7YntRQkV1GDIqOzcDyvKHHohc3akHxT77P5MmtUuygezu\n",
+         "web.yml:2:", "not a bcrypt hash"},
+        {"basic_auth_users:\n  alice: "
+         "$2y$24$tKCP3DCp7YntRQkV1GDIqOzcDyvKHHohc3akHxT77P5MmtUuygezu\n",
+         "web.yml:2:", "bcrypt cost must be 4..17"},
+        {"basic_auth_users:\n  alice:\n", "web.yml:2:", "password hash must not be empty"},
+        {"http_server_config:\n  headers:\n    X-Frame-Options:\n",
+         "web.yml:3:", "header value must not be empty"},
         {"http_server_config:\n  headers:\n    Server: frond\n",
          "web.yml:3:", "can not be configured"},
         {"tls_server_config:\n  cert_file: a\n  key_file: b\n  client_ca_file: ca\n",
