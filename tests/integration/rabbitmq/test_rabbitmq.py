@@ -1,0 +1,392 @@
+"""Integration tests of frond_rabbitmq_exporter against a real RabbitMQ 3.10.
+
+One private broker (broker.py) is booted once for the whole file, with a
+fixed set of vhosts and queues, a few messages, and AMQP clients that hold
+unacknowledged messages and consumers for the whole run. Each test starts
+its own exporter(s) and checks exact numbers in /metrics, polling with a
+deadline because management API statistics lag a few seconds (quorum
+queues report on their own tick). The broker restart test runs last.
+
+Fixture (vhost/queue: messages published, held unacked, consumers):
+    tv1/orders  classic  7 published, 3 unacked by one consumer   -> ready 4
+    tv1/qq      quorum   5 published, 2 unacked by one consumer   -> ready 3
+    tv2/t2a, tv2/t2b  classic, empty
+    //c1        classic, empty, two consumers
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import frondtest  # noqa: E402
+from frondtest import TestFailure, http, parse_metrics, sample, series, wait_until  # noqa: E402
+from broker import Broker  # noqa: E402
+
+CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "amqp_client.py")
+B = None  # the shared broker
+QUEUE_FAMILIES = ("rabbitmq_queue_info", "rabbitmq_queue_messages", "rabbitmq_queue_consumers",
+                  "rabbitmq_queue_messages_ready", "rabbitmq_queue_state")
+
+
+def exporter_bin():
+    return frondtest.binary("exporters", "rabbitmq", "frond_rabbitmq_exporter")
+
+
+def start_exporter(h, *args, name="exporter", env=None, url=None):
+    port = frondtest.free_port()
+    argv = [exporter_bin(), "--web.listen-address=127.0.0.1:%d" % port,
+            "--rabbit.url=" + (url or B.mgmt_url), "--log.level=info"] + list(args)
+    full_env = {"RABBIT_PASSWORD": B.password}
+    full_env.update(env or {})
+    p = h.start(name, argv, env=full_env)
+    base = "http://127.0.0.1:%d" % port
+    wait_until(lambda: http(base + "/-/healthy", timeout=2).status == 200, 20,
+               what="%s healthy" % name)
+    return p, base
+
+
+def scrape(base, timeout=20):
+    r = http(base + "/metrics", timeout=timeout)
+    if r.status != 200:
+        raise TestFailure("/metrics answered %d: %s" % (r.status, r.text[:500]))
+    return r.text, parse_metrics(r.text)
+
+
+def wait_metrics(base, want, timeout=45, absent=()):
+    """Poll until every (name, labels, value) in `want` holds and `absent` series are gone."""
+    last = {}
+
+    def ok():
+        text, m = scrape(base)
+        last["text"] = text
+        bad = []
+        for name, labels, v in want:
+            got = sample(m, name, **labels)
+            if got != v:
+                bad.append("%s%s = %s (want %s)" % (name, labels, got, v))
+        for name, labels in absent:
+            if sample(m, name, **labels) is not None:
+                bad.append("%s%s present (want absent)" % (name, labels))
+        last["bad"] = bad
+        return not bad and (text, m)
+    try:
+        return wait_until(ok, timeout, interval=0.5, what="metrics")
+    except TestFailure:
+        raise TestFailure("metrics never matched: %s" % "; ".join(last.get("bad", ["?"])))
+
+
+def queue_set(m):
+    return sorted({(d["vhost"], d["queue"]) for d, _ in series(m, "rabbitmq_queue_info")})
+
+
+def q(vhost, queue):
+    return {"vhost": vhost, "queue": queue}
+
+
+# ---- fixture ----
+
+def setup_fixture(fx):
+    for vh in ("tv1", "tv2"):
+        B.add_vhost(vh)
+    B.declare_queue("tv1", "orders")
+    B.declare_queue("tv1", "qq", qtype="quorum")
+    B.declare_queue("tv2", "t2a")
+    B.declare_queue("tv2", "t2b")
+    B.declare_queue("/", "c1")
+    amqp = "amqp://guest:guest@127.0.0.1:%d" % B.ports["amqp"]
+    pub = fx.start("publish-orders", [frondtest.PYTHON, CLIENT, "publish", amqp, "tv1", "orders",
+                                      "7"])
+    pub2 = fx.start("publish-qq", [frondtest.PYTHON, CLIENT, "publish", amqp, "tv1", "qq", "5"])
+    for p in (pub, pub2):
+        if p.wait_exit(30) != 0:
+            raise TestFailure("publisher failed:\n" + p.log())
+    holders = [
+        fx.start("hold-orders", [frondtest.PYTHON, CLIENT, "consume", amqp, "tv1", "orders",
+                                 "--prefetch", "3"]),
+        fx.start("hold-qq", [frondtest.PYTHON, CLIENT, "consume", amqp, "tv1", "qq",
+                             "--prefetch", "2"]),
+        fx.start("idle-c1-a", [frondtest.PYTHON, CLIENT, "consume", amqp, "/", "c1",
+                               "--prefetch", "0"]),
+        fx.start("idle-c1-b", [frondtest.PYTHON, CLIENT, "consume", amqp, "/", "c1",
+                               "--prefetch", "0"]),
+    ]
+    for p in holders:
+        wait_until(lambda: "ready" in p.log(), 30, what="%s ready" % p.name)
+
+
+# ---- tests ----
+
+def test_exact_counts(h):
+    """Ready/unacked/total/consumers/counters match what the clients did; promtool passes."""
+    exp, base = start_exporter(h)
+    want = [
+        ("rabbitmq_up", {}, 1),
+        ("rabbitmq_queue_messages_ready", q("tv1", "orders"), 4),
+        ("rabbitmq_queue_messages_unacked", q("tv1", "orders"), 3),
+        ("rabbitmq_queue_messages", q("tv1", "orders"), 7),
+        ("rabbitmq_queue_consumers", q("tv1", "orders"), 1),
+        ("rabbitmq_queue_messages_published_total", q("tv1", "orders"), 7),
+        ("rabbitmq_queue_messages_delivered_total", q("tv1", "orders"), 3),
+        ("rabbitmq_queue_messages_ready", q("tv1", "qq"), 3),
+        ("rabbitmq_queue_messages_unacked", q("tv1", "qq"), 2),
+        ("rabbitmq_queue_messages", q("tv1", "qq"), 5),
+        ("rabbitmq_queue_consumers", q("tv1", "qq"), 1),
+        ("rabbitmq_queue_consumers", q("/", "c1"), 2),
+        ("rabbitmq_queue_messages", q("/", "c1"), 0),
+        ("rabbitmq_queue_info", dict(q("tv1", "qq"), type="quorum", durable="true", policy="",
+                                     node=B.nodename), 1),
+        ("rabbitmq_queue_info", dict(q("tv1", "orders"), type="classic", durable="true",
+                                     policy="", node=B.nodename), 1),
+        ("rabbitmq_queue_state", dict(q("tv1", "orders"), rabbitmq_queue_state="running"), 1),
+        ("rabbitmq_cluster_nodes", {}, 1),
+        ("rabbitmq_cluster_nodes_running", {}, 1),
+        ("rabbitmq_cluster_queues", {}, 5),
+        ("rabbitmq_cluster_consumers", {}, 4),
+        ("rabbitmq_cluster_messages_ready", {}, 7),
+        ("rabbitmq_cluster_messages_unacked", {}, 5),
+        ("rabbitmq_node_running", {"node": B.nodename}, 1),
+        ("rabbitmq_node_mem_alarm", {"node": B.nodename}, 0),
+        ("rabbitmq_node_disk_free_alarm", {"node": B.nodename}, 0),
+        ("rabbitmq_node_partitions", {"node": B.nodename}, 0),
+    ]
+    text, m = wait_metrics(base, want)
+    # Present and plausible, exact values unknowable: uptime, memory, fds, head timestamp.
+    node = {"node": B.nodename}
+    for name in ("rabbitmq_node_uptime_seconds", "rabbitmq_node_memory_used_bytes",
+                 "rabbitmq_node_memory_limit_bytes", "rabbitmq_node_fd_used",
+                 "rabbitmq_node_fd_limit", "rabbitmq_node_erlang_processes_used",
+                 "rabbitmq_node_disk_free_bytes"):
+        v = sample(m, name, **node)
+        if v is None or v <= 0:
+            raise TestFailure("%s = %s" % (name, v))
+    ts = sample(m, "rabbitmq_queue_head_message_timestamp_seconds", **q("tv1", "orders"))
+    if ts is None or abs(ts - time.time()) > 600:
+        raise TestFailure("head message timestamp %s" % ts)
+    # An empty queue has no head message: absent, not 0.
+    if sample(m, "rabbitmq_queue_head_message_timestamp_seconds", **q("/", "c1")) is not None:
+        raise TestFailure("head timestamp exported for an empty queue")
+    if queue_set(m) != [("/", "c1"), ("tv1", "orders"), ("tv1", "qq"), ("tv2", "t2a"),
+                        ("tv2", "t2b")]:
+        raise TestFailure("queues: %s" % queue_set(m))
+    frondtest.promtool_check_metrics(text)
+    r = http(base + "/metrics", headers={"Accept": "application/openmetrics-text"})
+    if r.status != 200 or not r.text.rstrip().endswith("# EOF"):
+        raise TestFailure("OpenMetrics reply: %d %r" % (r.status, r.text[-200:]))
+    exp.stop()
+
+
+def test_deleted_queue_vanishes(h):
+    exp, base = start_exporter(h)
+    B.declare_queue("/", "gone")
+    B.publish("/", "gone", 2)
+    wait_metrics(base, [("rabbitmq_queue_messages", q("/", "gone"), 2)])
+    B.delete_queue("/", "gone")
+    _, m = wait_metrics(base, [("rabbitmq_up", {}, 1)], absent=[
+        (f, q("/", "gone")) for f in ("rabbitmq_queue_messages", "rabbitmq_queue_consumers")])
+    leftovers = [k for k in m if dict(k[1]).get("queue") == "gone"]
+    if leftovers:
+        raise TestFailure("series of a deleted queue remain: %s" % leftovers)
+    exp.stop()
+
+
+def test_filters(h):
+    """Include/exclude regexes, fully anchored, select exactly the right queues."""
+    pwfile = h.path("password")
+    with open(pwfile, "w") as f:
+        f.write(B.password + "\n")
+    cases = [
+        (["--include-vhost=tv1", "--exclude-queues=q.*"], [("tv1", "orders")]),
+        (["--include-queues=t2.", "--exclude-vhost=tv1"], [("tv2", "t2a"), ("tv2", "t2b")]),
+        (["--exclude-vhost=tv[0-9]+"], [("/", "c1")]),
+        # Anchored: "t2" alone matches no queue name, and "rder" does not match "orders".
+        (["--include-queues=t2|rder"], []),
+        (["--include-queues=orders|c1", "--no-rabbit.server-side-filter"],
+         [("/", "c1"), ("tv1", "orders")]),
+        (["--include-vhost=/|tv2", "--exclude-queues=t2b"], [("/", "c1"), ("tv2", "t2a")]),
+    ]
+    running = []
+    for i, (args, _) in enumerate(cases):
+        # The password comes from a file here (FROND_FLAG_SECRET), not from the env.
+        running.append(start_exporter(h, "--rabbit.password-file=" + pwfile, *args,
+                                      name="exporter%d" % i, env={"RABBIT_PASSWORD": ""}))
+    for (args, expected), (exp, base) in zip(cases, running):
+        _, m = wait_metrics(base, [("rabbitmq_up", {}, 1)])
+        got = queue_set(m)
+        if got != sorted(expected):
+            raise TestFailure("%s selected %s, want %s" % (args, got, sorted(expected)))
+        for fam in QUEUE_FAMILIES:
+            extra = {(d["vhost"], d["queue"]) for d, _ in series(m, fam)} - set(expected)
+            if extra:
+                raise TestFailure("%s: %s has unfiltered %s" % (args, fam, extra))
+    for exp, _ in running:
+        exp.stop()
+
+
+def test_memory_alarm(h):
+    exp, base = start_exporter(h)
+    node = {"node": B.nodename}
+    wait_metrics(base, [("rabbitmq_node_mem_alarm", node, 0)])
+    B.ctl("set_vm_memory_high_watermark", "0.0001")
+    try:
+        wait_metrics(base, [("rabbitmq_node_mem_alarm", node, 1)], timeout=30)
+    finally:
+        B.ctl("set_vm_memory_high_watermark", "0.4")
+    wait_metrics(base, [("rabbitmq_node_mem_alarm", node, 0)], timeout=30)
+    exp.stop()
+
+
+def test_amqp_mode_matches_management(h):
+    mgmt, mbase = start_exporter(h, name="mgmt")
+    amqp_url = "amqp://guest:guest@127.0.0.1:%d" % B.ports["amqp"]
+    # "missing" comes first: its 404 closes the channel, which must be reopened for the rest.
+    listed = [("tv1", "missing"), ("tv1", "orders"), ("tv1", "qq"), ("/", "c1"), ("tv2", "t2a")]
+    spec = ",".join("%s/%s" % ("%2F" if v == "/" else v, n) for v, n in listed)
+    amqp, abase = start_exporter(h, "--amqp.url=" + amqp_url, "--amqp.queues=" + spec,
+                                 name="amqp")
+    want = [
+        ("rabbitmq_amqp_up", {}, 1),
+        ("rabbitmq_up", {}, 1),
+        ("rabbitmq_queue_messages_ready", q("tv1", "orders"), 4),
+        ("rabbitmq_queue_consumers", q("tv1", "orders"), 1),
+        ("rabbitmq_queue_messages_ready", q("tv1", "qq"), 3),
+        ("rabbitmq_queue_consumers", q("tv1", "qq"), 1),
+        ("rabbitmq_queue_messages_ready", q("/", "c1"), 0),
+        ("rabbitmq_queue_consumers", q("/", "c1"), 2),
+        ("rabbitmq_queue_consumers", q("tv2", "t2a"), 0),
+    ]
+    _, am = wait_metrics(abase, want, absent=[("rabbitmq_queue_messages_ready",
+                                               q("tv1", "missing"))])
+    # The same numbers from the management API, through the other exporter.
+    _, mm = wait_metrics(mbase, [w for w in want if w[0].startswith("rabbitmq_queue")])
+    for v, n in listed[1:]:
+        for fam in ("rabbitmq_queue_messages_ready", "rabbitmq_queue_consumers"):
+            if sample(am, fam, **q(v, n)) != sample(mm, fam, **q(v, n)):
+                raise TestFailure("%s %s/%s: amqp %s vs management %s" % (
+                    fam, v, n, sample(am, fam, **q(v, n)), sample(mm, fam, **q(v, n))))
+    # A second scrape reuses the connection and still sees everything.
+    wait_metrics(abase, want)
+    frondtest.promtool_check_metrics(scrape(abase)[0])
+    amqp.stop()
+    mgmt.stop()
+
+
+def test_backend_failures(h):
+    """Wrong password, plugin off (404), refused, timeout: 200, up 0, one log line, no secret."""
+    secret = "S3cr3t-Wr0ng-pw"
+    bad, bbase = start_exporter(h, "--rabbit.password=" + secret, name="badpw")
+    notfound, nbase = start_exporter(h, name="plugin-off", url=B.prom_url)
+    refused, rbase = start_exporter(h, name="refused",
+                                    url="http://127.0.0.1:%d" % frondtest.free_port())
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts at the kernel level, never answers
+    h.on_cleanup(silent.close)
+    slow, sbase = start_exporter(h, "--rabbit.timeout=1s", name="timeout",
+                                 url="http://127.0.0.1:%d" % silent.getsockname()[1])
+    for proc, base, reason in ((bad, bbase, "reason=auth"), (notfound, nbase, "reason=not_found"),
+                               (refused, rbase, "reason=connect"), (slow, sbase, "reason=timeout")):
+        t0 = time.monotonic()
+        text, m = scrape(base)
+        if time.monotonic() - t0 > 5:
+            raise TestFailure("%s: scrape took %.1fs" % (proc.name, time.monotonic() - t0))
+        if sample(m, "rabbitmq_up") != 0:
+            raise TestFailure("%s: rabbitmq_up = %s" % (proc.name, sample(m, "rabbitmq_up")))
+        if any(k[0].startswith(("rabbitmq_queue_", "rabbitmq_node_", "rabbitmq_cluster_"))
+               for k in m):
+            raise TestFailure("%s: backend series exported while down" % proc.name)
+        if sample(m, "rabbitmq_exporter_scrape_duration_seconds") is None:
+            raise TestFailure("%s: no scrape duration" % proc.name)
+        frondtest.promtool_check_metrics(text)
+        log = proc.log()
+        lines = [ln for ln in log.splitlines() if "scrape failed" in ln]
+        if len(lines) != 1 or reason not in lines[0]:
+            raise TestFailure("%s: want one log line with %s, got:\n%s" % (
+                proc.name, reason, log))
+        if secret in log or secret in text:
+            raise TestFailure("%s: password leaked:\n%s" % (proc.name, log))
+    # The per-endpoint error counter counts each failed scrape (direct metrics are rendered
+    # before the collector runs, so a scrape shows the failures of the earlier ones).
+    wait_until(lambda: (sample(scrape(bbase)[1], "rabbitmq_exporter_scrape_errors_total",
+                               endpoint="overview") or 0) >= 2, 10, what="errors counter")
+    for p in (bad, notfound, refused, slow):
+        p.stop()
+
+
+def test_real_prometheus(h):
+    exp, base = start_exporter(h)
+    port = int(base.rsplit(":", 1)[1])
+    prom = frondtest.Prometheus(h, [{"job_name": "rabbitmq",
+                                     "static_configs": [{"targets": ["127.0.0.1:%d" % port]}]}])
+    prom.wait_value('rabbitmq_up{job="rabbitmq"}', 1)
+    prom.wait_value('rabbitmq_queue_messages_ready{vhost="tv1",queue="orders"}', 4)
+    prom.wait_value('rabbitmq_queue_info{vhost="tv1",queue="qq",type="quorum"}', 1)
+    res = prom.query('up{job="rabbitmq"}')
+    if not res or float(res[0]["value"][1]) != 1:
+        raise TestFailure("Prometheus up = %s" % res)
+    prom.stop()
+    exp.stop()
+
+
+def test_broker_restart(h):
+    """Stop RabbitMQ mid-run: up 0 and 200, nothing stale; start it: both modes recover."""
+    mgmt, mbase = start_exporter(h, name="mgmt")
+    amqp_url = "amqp://guest:guest@127.0.0.1:%d" % B.ports["amqp"]
+    amqp, abase = start_exporter(h, "--amqp.url=" + amqp_url, "--amqp.queues=tv1/orders",
+                                 "--rabbit.timeout=3s", name="amqp")
+    wait_metrics(mbase, [("rabbitmq_up", {}, 1)])
+    wait_metrics(abase, [("rabbitmq_amqp_up", {}, 1)])
+    B.stop_node()
+    for base, up in ((mbase, "rabbitmq_up"), (abase, "rabbitmq_amqp_up")):
+        _, m = scrape(base)
+        if sample(m, up) != 0:
+            raise TestFailure("%s = %s with the broker down" % (up, sample(m, up)))
+        stale = [k for k in m if k[0].startswith("rabbitmq_queue_")]
+        if stale:
+            raise TestFailure("stale series with the broker down: %s" % stale[:5])
+    B.start()
+    # Unacked messages went back to the queue when the holding consumer's connection died.
+    wait_metrics(mbase, [("rabbitmq_up", {}, 1),
+                         ("rabbitmq_queue_messages_ready", q("tv1", "orders"), 7)], timeout=60)
+    wait_metrics(abase, [("rabbitmq_amqp_up", {}, 1),
+                         ("rabbitmq_queue_messages_ready", q("tv1", "orders"), 7)], timeout=60)
+    if "scrape failed" not in amqp.log() or "scrape failed" not in mgmt.log():
+        raise TestFailure("broker outage was not logged")
+    amqp.stop()
+    mgmt.stop()
+
+
+TESTS = [test_exact_counts, test_deleted_queue_vanishes, test_filters, test_memory_alarm,
+         test_amqp_mode_matches_management, test_backend_failures, test_real_prometheus,
+         test_broker_restart]
+
+
+def main():
+    global B
+    tmp = tempfile.mkdtemp(prefix="frond-rabbitmq-broker-")
+    fx = frondtest.Harness("rabbitmq-fixture")
+    ok = False
+    try:
+        B = Broker(tmp)
+        t0 = time.monotonic()
+        B.start()
+        setup_fixture(fx)
+        print("broker and fixture ready in %.1fs" % (time.monotonic() - t0), flush=True)
+        ok = True
+        frondtest.run_tests("rabbitmq", TESTS)
+    finally:
+        fx.close(not ok)
+        if B:
+            if not ok:
+                sys.stderr.write(B.tail_log())
+            B.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
