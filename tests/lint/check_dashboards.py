@@ -18,8 +18,7 @@ import os
 import re
 import sys
 
-ALLOWED_PANELS = {"timeseries", "stat", "table", "logs", "row", "text", "bargauge",
-                  "gauge", "state-timeline"}
+ALLOWED_PANELS = {"timeseries", "stat", "table", "logs", "row", "text"}
 DS_VARS = {"prometheus": "prometheus_datasource", "loki": "loki_datasource"}
 RANGE_FUNCS = ("rate", "irate", "increase", "delta", "idelta", "deriv", "resets",
                "changes", "avg_over_time", "max_over_time", "min_over_time",
@@ -73,12 +72,32 @@ def range_selectors(expr):
         yield func, m.group(1)
 
 
+def _catalog():
+    """dashboards/metrics.yml, for metric types; None when it cannot be read."""
+    try:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import catalog
+        return catalog.Catalog()
+    except Exception:  # the linter still works on a dashboard outside the repository
+        return None
+
+
+CATALOG = _catalog()
+
+
+def is_counter(name):
+    """Counters (and histogram buckets/counts/sums) per the catalog; else by the _total suffix."""
+    if CATALOG is not None:
+        return CATALOG.is_counter(name)
+    return name.endswith("_total")
+
+
 def raw_counters(expr):
-    """Names ending in _total that are not inside a counter function's range selector."""
+    """Counter names that are not inside a counter function's range selector."""
     e = strip_strings(expr)
     bad = []
-    for m in re.finditer(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*_total)\b(\s*\{[^}]*\})?(\s*\[)?", e):
-        if m.group(3) is None:
+    for m in re.finditer(r"(?<![\w:$])([a-zA-Z_:][a-zA-Z0-9_:]*)\b(\s*\{[^}]*\})?(\s*\[)?", e):
+        if m.group(3) is None and is_counter(m.group(1)):
             bad.append(m.group(1))
     return bad
 
@@ -166,7 +185,7 @@ class Linter:
             return
         self.datasource(p.get("datasource"), "panel %r" % title)
         kind = ds_type(p.get("datasource"), "prometheus")
-        if t in ("timeseries", "stat", "bargauge", "gauge"):
+        if t in ("timeseries", "stat"):
             unit = ((p.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
             if not unit:
                 self.err("unit", "panel %r: fieldConfig.defaults.unit must be set" % title)
