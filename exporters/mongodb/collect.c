@@ -296,13 +296,22 @@ static void fetch_all(struct mongo_exporter *e, double deadline, struct mongo_re
     double t0 = frond_now_monotonic();
     bson_t cmd;
 
-    c = mongoc_client_pool_try_pop(e->pool);
-    if (!c) {
-        r->server_status.attempted = true;
-        r->server_status.domain = MONGOC_ERROR_CLIENT;
-        snprintf(r->server_status.errmsg, sizeof(r->server_status.errmsg),
-                 "every pooled MongoDB connection is busy with an earlier scrape");
-        return;
+    /*
+     * mongoc_client_pool_pop() would wait without a bound when every
+     * client is busy, so poll try_pop until the deadline instead: scrapes
+     * beyond the pool size queue briefly, and a pool drained by a silent
+     * server fails the scrape on time.
+     */
+    while ((c = mongoc_client_pool_try_pop(e->pool)) == NULL) {
+        if (frond_now_monotonic() + 0.005 >= deadline) {
+            r->server_status.attempted = true;
+            r->server_status.domain = MONGOC_ERROR_CLIENT;
+            snprintf(r->server_status.errmsg, sizeof(r->server_status.errmsg),
+                     "every pooled MongoDB connection is busy (--mongodb.max-connections)");
+            return;
+        }
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
 
     /*
@@ -517,9 +526,13 @@ static void log_outcome(struct mongo_exporter *e, const struct mongo_replies *r,
     if (!up) {
         const char *why =
             timed_out ? "scrape deadline passed before MongoDB answered" : r->server_status.errmsg;
-        if (e->last_up != 0 || strcmp(e->last_error[SLOT_SERVER_STATUS], why) != 0) {
+        /*
+         * One line per outage: the reason often changes while the server
+         * stays down (a reset connection, then refused connects), which is
+         * not news to the operator.
+         */
+        if (e->last_up != 0) {
             frond_warn("MongoDB is not reachable; reporting mongodb_up 0", "err", why);
-            snprintf(e->last_error[SLOT_SERVER_STATUS], sizeof(e->last_error[0]), "%s", why);
         } else {
             frond_debug("MongoDB still not reachable", "err", why);
         }

@@ -1,0 +1,96 @@
+"""frond_mongodb_exporter: how it connects, and what it never reveals.
+
+Authentication failure (SCRAM refused by the stand-in with 18
+AuthenticationFailed) through --mongodb.uri-file and through MONGODB_URI,
+a URI the exporter cannot parse, and the rule that the password appears in
+no log line, no error and no /metrics output. Every exporter is stopped
+with SIGTERM and must exit 0 (ASan leak check).
+"""
+
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+sys.path.insert(0, os.path.join(HERE, "mongodb"))
+
+import frondtest  # noqa: E402
+from frondtest import TestFailure, promtool_check_metrics  # noqa: E402
+from mongofix import EXPORTER, absent, eq, expect, scrape, start_exporter  # noqa: E402
+from mongostandin import MongoStandin  # noqa: E402
+
+PASSWORD = "S3cr@t-pw"          # decoded
+PASSWORD_ENC = "S3cr%40t-pw"    # as written in the URI
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def no_secret(text, where):
+    for s in (PASSWORD, PASSWORD_ENC, "S3cr"):
+        check(s not in text, "the password (%r) leaked into %s:\n%s" % (s, where, text[-3000:]))
+
+
+def test_auth_failure(h):
+    """Wrong credentials: up 0, HTTP 200, one clear log line, no password anywhere."""
+    s = MongoStandin(auth="fail")
+    s.start()
+    h.on_cleanup(s.stop)
+    uri = "mongodb://monitor:%s@127.0.0.1:%d/?authSource=admin" % (PASSWORD_ENC, s.port)
+    uri_file = h.path("mongodb-uri")
+    with open(uri_file, "w") as f:
+        f.write(uri + "\n")
+    p1, port1 = start_exporter(h, "exporter-file", extra=["--mongodb.uri-file=%s" % uri_file,
+                                                           "--log.level=debug"])
+    p2, port2 = start_exporter(h, "exporter-env", env={"MONGODB_URI": uri})
+    for port in (port1, port2):
+        def chk(m):
+            eq(m, "mongodb_up", 0)
+            absent(m, "mongodb_replset_enabled")
+        r, _ = expect(port, chk, what="auth failure")
+        promtool_check_metrics(r.text)
+        no_secret(r.text, "/metrics")
+        for _ in range(3):
+            r, m, dt = scrape(port)
+            check(dt < 3.0, "auth failure scrape took %.2fs" % dt)
+    # The stand-in really was asked to authenticate (SCRAM), as the URI says.
+    s.wait_command("saslStart")
+    check(s.commands("saslStart")[0].doc.get("mechanism") in ("SCRAM-SHA-256", "SCRAM-SHA-1"),
+          "not SCRAM: %r" % s.commands("saslStart")[0].doc)
+    for p in (p1, p2):
+        p.stop()
+        log = p.log()
+        no_secret(log, "the log of %s" % p.name)
+        n = log.count("MongoDB is not reachable")
+        check(n == 1, "%s logged the auth failure %d times:\n%s" % (p.name, n, log))
+        check("Authentication failed" in log, "%s does not say why:\n%s" % (p.name, log))
+        check("xxxxx" in log, "%s does not show the redacted URI:\n%s" % (p.name, log))
+
+
+def test_bad_uri(h):
+    """An unparsable URI: exit 2 with a message that does not quote the password."""
+    p = h.start("bad-uri", [frondtest.binary(*EXPORTER), "--web.listen-address=127.0.0.1:0",
+                            "--mongodb.uri=mongodb://monitor:%s@host:notaport/" % PASSWORD_ENC])
+    code = p.wait_exit(20)
+    check(code == 2, "exit code %r, want 2:\n%s" % (code, p.log()))
+    check("bad --mongodb.uri" in p.log(), "no clear message:\n%s" % p.log())
+    no_secret(p.log(), "the bad-URI error")
+
+
+def test_help(h):
+    """--help lists the MongoDB flags and exits 0."""
+    out = subprocess.run([frondtest.binary(*EXPORTER), "--help"], capture_output=True,
+                         timeout=20)
+    text = out.stdout.decode()
+    check(out.returncode == 0, "--help exited %d" % out.returncode)
+    for flag in ("--mongodb.uri", "--mongodb.uri-file", "MONGODB_URI", "--mongodb.timeout",
+                 "--mongodb.connect-timeout", "--mongodb.max-connections",
+                 "--web.listen-address", ":9216"):
+        check(flag in text, "--help does not mention %s:\n%s" % (flag, text))
+
+
+if __name__ == "__main__":
+    frondtest.run_tests("mongodb-connection", [test_auth_failure, test_bad_uri, test_help])
