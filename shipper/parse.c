@@ -512,7 +512,6 @@ static int parse_cri(struct parse_state *st, const char *line, size_t len, uint6
         out->stream = stream;
         out->line = msg;
         out->len = mlen;
-        apply_limit(st, out);
         return 1;
     }
     if (ensure(&j->buf, &j->cap, j->len + mlen + 1)) {
@@ -543,7 +542,6 @@ static int parse_cri(struct parse_state *st, const char *line, size_t len, uint6
     out->stream = stream;
     out->line = j->buf;
     out->len = j->len;
-    apply_limit(st, out);
     return 1;
 }
 
@@ -582,7 +580,6 @@ static int parse_docker(struct parse_state *st, const char *line, size_t len, in
     if (out->len && out->line[out->len - 1] == '\n') {
         out->len--;
     }
-    apply_limit(st, out);
     return 1;
 }
 
@@ -599,17 +596,25 @@ int parse_line(struct parse_state *st, const char *line, size_t len, uint64_t of
             j->nlines = 0;
         }
     }
+    int rc;
     switch (st->format) {
     case PARSE_CRI:
-        return parse_cri(st, line, len, offset, read_ts_ns, out);
+        rc = parse_cri(st, line, len, offset, read_ts_ns, out);
+        break;
     case PARSE_DOCKER:
-        return parse_docker(st, line, len, read_ts_ns, out);
+        rc = parse_docker(st, line, len, read_ts_ns, out);
+        break;
     case PARSE_RAW:
     default:
         out->ts_ns = read_ts_ns;
         out->line = line;
         out->len = len;
-        apply_limit(st, out);
-        return 1;
+        rc = 1;
+        break;
     }
+    /* One place for the limit, so malformed lines obey it too. */
+    if (rc == 1) {
+        apply_limit(st, out);
+    }
+    return rc;
 }

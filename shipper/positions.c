@@ -366,41 +366,54 @@ static int put_quoted(struct frond_buf *b, const char *s)
     return rc;
 }
 
+/*
+ * One "key: value" line. YAML allows implicit keys of at most 1024
+ * characters; a longer quoted path is written as an explicit "? key" pair,
+ * which both libyaml and promtail's yaml.v2 read.
+ */
+static int put_pair(struct frond_buf *b, const char *prefix, const char *path, const char *value)
+{
+    struct frond_buf key;
+    frond_buf_init(&key, POSITIONS_MAX_BYTES);
+    int rc = frond_buf_putc(&key, '"');
+    if (!rc) {
+        rc = frond_buf_puts(&key, prefix);
+    }
+    if (!rc) {
+        /* put_quoted opens its own quote: skip it, the prefix is inside ours. */
+        size_t mark = key.len;
+        rc = put_quoted(&key, path);
+        if (!rc) {
+            memmove(key.data + mark, key.data + mark + 1, key.len - mark - 1);
+            key.len--;
+        }
+    }
+    if (!rc) {
+        if (key.len > 1000) {
+            rc = frond_buf_printf(b, "  ? %.*s\n  : \"%s\"\n", (int)key.len, key.data, value);
+        } else {
+            rc = frond_buf_printf(b, "  %.*s: \"%s\"\n", (int)key.len, key.data, value);
+        }
+    }
+    frond_buf_cleanup(&key);
+    return rc;
+}
+
 char *positions_format(const struct positions *p, size_t *len)
 {
     struct frond_buf b;
     frond_buf_init(&b, POSITIONS_MAX_BYTES);
-    int rc = frond_buf_puts(&b, "positions:\n");
-    if (!rc && p->n == 0) {
-        b.len = 0;
-        rc = frond_buf_puts(&b, "positions: {}\n");
-    }
+    int rc = frond_buf_puts(&b, p->n ? "positions:\n" : "positions: {}\n");
     for (size_t i = 0; !rc && i < p->n; i++) {
         const struct positions_entry *e = &p->e[i];
-        rc = frond_buf_puts(&b, "  ");
-        if (!rc) {
-            rc = put_quoted(&b, e->path);
-        }
-        if (!rc) {
-            rc = frond_buf_printf(&b, ": \"%" PRIu64 "\"\n", e->offset);
-        }
+        char v[128];
+        snprintf(v, sizeof(v), "%" PRIu64, e->offset);
+        rc = put_pair(&b, "", e->path, v);
         if (!rc && e->has_id) {
-            rc = frond_buf_puts(&b, "  \"" POSITIONS_ID_PREFIX);
-            if (!rc) {
-                /* Reuse the quoting, minus the opening quote already written. */
-                size_t mark = b.len;
-                rc = put_quoted(&b, e->path);
-                if (!rc) {
-                    memmove(b.data + mark, b.data + mark + 1, b.len - mark - 1);
-                    b.len--;
-                }
-            }
-            if (!rc) {
-                rc = frond_buf_printf(&b,
-                                      ": \"dev=%" PRIu64 " ino=%" PRIu64 " fplen=%" PRIu32
-                                      " fp=%016" PRIx64 "\"\n",
-                                      e->dev, e->ino, e->fp_len, e->fp);
-            }
+            snprintf(v, sizeof(v),
+                     "dev=%" PRIu64 " ino=%" PRIu64 " fplen=%" PRIu32 " fp=%016" PRIx64, e->dev,
+                     e->ino, e->fp_len, e->fp);
+            rc = put_pair(&b, POSITIONS_ID_PREFIX, e->path, v);
         }
     }
     if (rc) {
