@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import frondtest as ft  # noqa: E402
@@ -460,6 +461,35 @@ def test_client_cert(h):
     p.stop()
 
 
+def test_tls_versions(h):
+    certs = make_certs(h)
+    web = h.path("web.yml")
+    with open(web, "w") as f:
+        f.write("tls_server_config:\n  cert_file: tls/server.crt\n  key_file: tls/server.key\n"
+                "  min_version: TLS13\n")
+    p, port = start_demo(h, args=["--web.config.file=" + web])
+    url = "https://127.0.0.1:%d/-/healthy" % port
+    ctx13 = ssl.create_default_context(cafile=os.path.join(certs, "ca.crt"))
+    wait_http(url, context=ctx13)
+    assert ft.http(url, context=ctx13).status == 200
+    ctx12 = ssl.create_default_context(cafile=os.path.join(certs, "ca.crt"))
+    ctx12.maximum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ft.http(url, context=ctx12)
+        raise ft.TestFailure("a TLS 1.2 client was accepted with min_version TLS13")
+    except (ssl.SSLError, ConnectionResetError):
+        pass
+    except urllib.error.URLError as e:
+        assert isinstance(e.reason, (ssl.SSLError, ConnectionResetError)), e
+    # Plain HTTP on the TLS port is garbage to it; it must survive that too.
+    try:
+        raw(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    except OSError:
+        pass
+    assert ft.http(url, context=ctx13).status == 200
+    p.stop()
+
+
 if __name__ == "__main__":
     ft.run_tests("lib_http", [
         test_promtool_both_formats,
@@ -469,5 +499,6 @@ if __name__ == "__main__":
         test_garbage_and_flood,
         test_bad_config,
         test_client_cert,
+        test_tls_versions,
         test_prometheus_plain_and_tls,
     ])

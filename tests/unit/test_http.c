@@ -387,6 +387,13 @@ static void test_server(void)
     CHECK_INT(get(port, "GET", "/metrics", NULL, &r), 0);
     CHECK_INT(r.status, 404);
 
+    /* A body over the cap is a 500 (and an error log line), never a truncated scrape. */
+    http_max_body = 16;
+    CHECK_INT(get(port, "GET", "/m", NULL, &r), 0);
+    CHECK_INT(r.status, 500);
+    CHECK(strstr(r.body, "unit_value") == NULL);
+    http_max_body = HTTP_MAX_BODY;
+
     CHECK_INT(get(port, "POST", "/m", "Content-Length: 5\r\n", &r), 0);
     CHECK_INT(r.status, 405);
     CHECK(has_header(&r, "Allow: GET, HEAD"));
