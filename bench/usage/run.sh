@@ -58,7 +58,7 @@ URL="http://127.0.0.1:$PORT/metrics"
 # Wait until every query has delivered its samples.
 want=$((QUERIES * DOCS))
 for _ in $(seq 600); do
-  have=$(curl -s "$URL" | awk '/^usage_query_samples\{/ {s += $2} END {print s + 0}')
+  have=$( (curl -s "$URL" || true) | awk '/^usage_query_samples\{/ {s += $2} END {print s + 0}')
   [ "$have" -ge "$want" ] && break
   sleep 0.1
 done
@@ -66,11 +66,14 @@ done
 
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-c0=$(cpu "$epid"); s0=$(cpu "$standin_pid"); t0=$(date +%s.%N)
+runs() { curl -s "$URL" | awk '/^usage_query_runs_total\{/ {s += $2} END {print s + 0}'; }
+r0=$(runs); c0=$(cpu "$epid"); s0=$(cpu "$standin_pid"); t0=$(date +%s.%N)
 sleep "$WINDOW"
-c1=$(cpu "$epid"); s1=$(cpu "$standin_pid"); t1=$(date +%s.%N)
+r1=$(runs); c1=$(cpu "$epid"); s1=$(cpu "$standin_pid"); t1=$(date +%s.%N)
 rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$epid/status")
 hwm_kib=$(awk '/^VmHWM/ {print $2}' "/proc/$epid/status")
+anon_kib=$(awk '/^RssAnon/ {print $2}' "/proc/$epid/status")
+file_kib=$(awk '/^RssFile/ {print $2}' "/proc/$epid/status")
 errors=$(curl -s "$URL" | awk '/^usage_query_errors_total\{/ {s += $2} END {print s + 0}')
 lines=$(curl -s "$URL" | wc -l)
 bytes=$(curl -s "$URL" | wc -c)
@@ -84,7 +87,8 @@ read -r g50 g99 gmax <<<"$(lat -H 'Accept-Encoding: gzip')"
 read -r o50 o99 omax <<<"$(lat -H 'Accept: application/openmetrics-text; version=1.0.0')"
 
 awk -v c0="$c0" -v c1="$c1" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v hz="$ticks" \
-    -v rss="$rss_kib" -v hwm="$hwm_kib" -v q="$QUERIES" -v d="$DOCS" -v lines="$lines" \
+    -v rss="$rss_kib" -v hwm="$hwm_kib" -v anon="$anon_kib" -v file="$file_kib" \
+    -v r0="$r0" -v r1="$r1" -v q="$QUERIES" -v d="$DOCS" -v lines="$lines" \
     -v bytes="$bytes" -v errors="$errors" -v p50="$p50" -v p99="$p99" -v pmax="$pmax" \
     -v g50="$g50" -v g99="$g99" -v gmax="$gmax" -v o50="$o50" -v o99="$o99" -v omax="$omax" \
     -v n="$SCRAPES" 'BEGIN {
@@ -94,7 +98,9 @@ awk -v c0="$c0" -v c1="$c1" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v h
   printf "| /metrics size | %d lines, %d bytes |\n", lines, bytes
   printf "| exporter CPU while queries run (1 s intervals, %.0f s window) | %.1f%% of one core |\n", dt, (c1 - c0) / hz / dt * 100
   printf "| stand-in (Python) CPU, for reference | %.1f%% of one core |\n", (s1 - s0) / hz / dt * 100
+  printf "| query runs per second (all queries) | %.0f |\n", (r1 - r0) / dt
   printf "| exporter RSS (current / peak) | %.1f MiB / %.1f MiB |\n", rss / 1024, hwm / 1024
+  printf "| of which anonymous (heap, stacks) / file-backed (shared libraries) | %.1f MiB / %.1f MiB |\n", anon / 1024, file / 1024
   printf "| query errors during the run | %d |\n", errors
   printf "| scrape latency text, %d scrapes: p50 / p99 / max | %s / %s / %s ms |\n", n, p50, p99, pmax
   printf "| scrape latency gzip: p50 / p99 / max | %s / %s / %s ms |\n", g50, g99, gmax

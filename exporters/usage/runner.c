@@ -50,6 +50,7 @@ struct mstate {
     bool up;
     double duration;
     double last_success; /* wall clock, 0 = never */
+    uint64_t runs;
     uint64_t errors;
     uint64_t duplicates;
     uint64_t skipped[USAGE_SKIP_N];
@@ -210,6 +211,7 @@ static void carry_over(struct usage_runtime *rt, struct usage_runtime *prev)
                 continue;
             }
             /* Counters keep counting across reloads of the same metric name. */
+            n->runs = o->runs;
             n->errors = o->errors;
             n->duplicates = o->duplicates;
             memcpy(n->skipped, o->skipped, sizeof(n->skipped));
@@ -439,6 +441,7 @@ static void finish_run(struct usage_runtime *rt, struct mstate *s, struct usage_
     const struct usage_metric *m = s->m;
     struct server_state *srv = &rt->servers[m->server];
     s->has_run = true;
+    s->runs++;
     s->duration = end - start;
     if (end >= srv->up_since) {
         srv->up = answered;
@@ -631,6 +634,7 @@ enum fam {
     F_UP,
     F_DURATION,
     F_LAST_SUCCESS,
+    F_RUNS,
     F_ERRORS,
     F_DUPLICATES,
     F_SKIPPED,
@@ -648,6 +652,7 @@ static const struct {
     {"usage_query_duration_seconds", FROND_GAUGE, "How long the last run of the query took."},
     {"usage_query_last_success_timestamp_seconds", FROND_GAUGE,
      "Unix time when the query last succeeded."},
+    {"usage_query_runs_total", FROND_COUNTER, "Runs of the query that finished (succeeded or not)."},
     {"usage_query_errors_total", FROND_COUNTER, "Runs of the query that failed."},
     {"usage_query_duplicate_samples_total", FROND_COUNTER,
      "Result documents dropped because an earlier document of the same run had the same label "
@@ -682,6 +687,9 @@ int usage_runtime_collect(struct usage_runtime *rt, struct frond_scrape *sc)
         }
         if (rc == 0 && s->last_success > 0) {
             rc = frond_scrape_sample(sc, f[F_LAST_SUCCESS], s->last_success, {"metric", name});
+        }
+        if (rc == 0) {
+            rc = frond_scrape_sample(sc, f[F_RUNS], (double)s->runs, {"metric", name});
         }
         if (rc == 0) {
             rc = frond_scrape_sample(sc, f[F_ERRORS], (double)s->errors, {"metric", name});
