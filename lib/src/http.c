@@ -36,6 +36,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,7 @@ struct frond_http {
     const struct frond_http_route *routes;
     size_t nroutes;
     char *priorities;
-    bool started; /* libmicrohttpd messages are warnings before, debug noise after */
+    atomic_bool started; /* libmicrohttpd messages are warnings before, debug noise after */
 
     /* Our accept loop (see http_accept_loop) and the connection count it obeys. */
     pthread_t acceptor;
@@ -657,7 +658,7 @@ __attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const 
      * malformed requests, failed TLS handshakes) that a client controls, so
      * they stay at debug level instead of flooding the log.
      */
-    if (h->started) {
+    if (atomic_load(&h->started)) {
         frond_debug("libmicrohttpd", "msg", msg);
     } else {
         frond_warn("libmicrohttpd", "msg", msg);
@@ -937,7 +938,7 @@ struct frond_http *frond_http_start(struct frond_registry *reg, const struct fro
         goto out;
     }
     h->have_acceptor = true;
-    h->started = true;
+    atomic_store(&h->started, true);
     snprintf(portstr, sizeof(portstr), "%u", h->port);
     frond_info("listening", "address", addr, "port", portstr, "tls", h->wc.tls ? "true" : "false",
                "basic_auth", frond_webconfig_has_auth(&h->wc) ? "true" : "false", "path",
