@@ -754,11 +754,24 @@ static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct s
     }
     const struct frond_yaml_node *f = frond_yaml_get(root, "frondtail");
     if (f && !frond_yaml_is_null(f)) {
-        static const char *const fk[] = {"pod_uid_label", NULL};
+        static const char *const fk[] = {"pod_uid_label", "start_position", NULL};
+        char *sp = NULL;
         rc = check(x, f, fk, "frondtail");
         if (!rc) {
             rc = boolean(x, f, "pod_uid_label", &c->pod_uid_label);
         }
+        if (!rc) {
+            rc = str(x, f, "start_position", &sp);
+        }
+        if (!rc && sp) {
+            if (strcmp(sp, "end") == 0) {
+                c->start_at_end = true;
+            } else if (strcmp(sp, "beginning") != 0) {
+                rc = frond_yaml_error(x->doc, frond_yaml_get(f, "start_position"), x->err,
+                                      x->errlen, "start_position must be beginning or end");
+            }
+        }
+        free(sp);
         if (rc) {
             return rc;
         }

@@ -67,6 +67,7 @@ struct shipper_config {
     double target_sync_period; /* default 10 s */
     /* frondtail extensions, documented in README.md */
     bool pod_uid_label; /* also add pod_uid from the kubelet path */
+    bool start_at_end;  /* files found at the first start without a position: from the end */
 };
 
 /* Fill the no-config-file defaults (one client from $LOKI_URL, the pods glob). -ENOMEM. */

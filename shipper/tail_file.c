@@ -196,7 +196,6 @@ void tail_file_refresh_fp(struct tail *t, struct tail_file *f)
 struct tail_file *tail_file_open(struct tail *t, const struct scrape_config *sc,
                                  const struct tail_target *tg, const char *path, bool first_scan)
 {
-    (void)first_scan;
     struct tail_file *f = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
@@ -252,6 +251,9 @@ struct tail_file *tail_file_open(struct tail *t, const struct scrape_config *sc,
         } else if (same) {
             tail_metric_inc(t->s_truncations);
         }
+    } else if (first_scan && t->cfg->start_at_end) {
+        /* frondtail.start_position: end skips the history of files found at the first start. */
+        start = f->size;
     }
     f->next = t->files;
     if (t->files) {

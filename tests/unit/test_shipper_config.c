@@ -67,7 +67,9 @@ static const char *full = "server:\n"
                           "  max_line_size: 256KB\n"
                           "  max_line_size_truncate: true\n"
                           "target_config:\n"
-                          "  sync_period: 3s\n";
+                          "  sync_period: 3s\n"
+                          "frondtail:\n"
+                          "  start_position: end\n";
 
 static void test_full(void)
 {
@@ -125,6 +127,7 @@ static void test_full(void)
     CHECK_INT(c.max_line_size, 256000);
     CHECK(c.max_line_size_truncate);
     CHECK_DBL(c.target_sync_period, 3);
+    CHECK(c.start_at_end);
     config_cleanup(&c);
 }
 
@@ -199,6 +202,7 @@ static void test_broken(void)
         {"target_config:\n  sync_period: 0s\n", "b.yaml:1:"},
         {"server: [1\n", "b.yaml:"},
         {"- a\n- b\n", "b.yaml:1:"},
+        {"frondtail:\n  start_position: middle\n", "b.yaml:2:"},
     };
     for (size_t i = 0; i < FROND_ARRAY_SIZE(cases); i++) {
         struct shipper_config c;

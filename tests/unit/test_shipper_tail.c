@@ -318,6 +318,29 @@ static void test_partials_hold_position(void)
     config_cleanup(&fx.cfg);
 }
 
+static void test_start_at_end(void)
+{
+    struct fixture fx = {0};
+    setup_cfg(&fx.cfg);
+    fx.cfg.start_at_end = true;
+    char p[256];
+    path_of(p, sizeof(p), "ns_end_uid/app/0.log");
+    append("ns_end_uid/app/0.log", L1 L2);
+    struct tail *t = start(&fx);
+    pump(t);
+    /* History of a file found at the first start is skipped; what follows is read. */
+    CHECK_INT(fx.cap.n, 0);
+    append("ns_end_uid/app/0.log", L3);
+    tail_mark_dirty(t, t->files);
+    pump(t);
+    CHECK_INT(fx.cap.n, 1);
+    CHECK_STR(fx.cap.lines[0], "three");
+    stop(&fx);
+    unlink(p);
+    unlink(fx.cfg.positions_file);
+    config_cleanup(&fx.cfg);
+}
+
 static void test_labels_fn(void)
 {
     struct shipper_config cfg;
@@ -350,9 +373,9 @@ int main(void)
     }
     snprintf(pods, sizeof(pods), "%s/pods", root);
     mkdir(pods, 0755);
-    const char *dirs[] = {"ns_pod_uid", "ns_pod_uid/app", "ns_bp_uid", "ns_bp_uid/app",
-                          "ns_rot_uid", "ns_rot_uid/app", "ns_ct_uid", "ns_ct_uid/app",
-                          "ns_pp_uid",  "ns_pp_uid/app"};
+    const char *dirs[] = {"ns_pod_uid", "ns_pod_uid/app", "ns_bp_uid",  "ns_bp_uid/app",
+                          "ns_rot_uid", "ns_rot_uid/app", "ns_ct_uid",  "ns_ct_uid/app",
+                          "ns_pp_uid",  "ns_pp_uid/app",  "ns_end_uid", "ns_end_uid/app"};
     for (size_t i = 0; i < FROND_ARRAY_SIZE(dirs); i++) {
         char p[256];
         path_of(p, sizeof(p), dirs[i]);
@@ -364,6 +387,7 @@ int main(void)
     test_rotation(true);
     test_copytruncate();
     test_partials_hold_position();
+    test_start_at_end();
     test_labels_fn();
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
