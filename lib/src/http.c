@@ -66,6 +66,8 @@ static size_t http_max_body = HTTP_MAX_BODY;
 #define HTTP_MAX_SMALL_BODY ((size_t)16 << 20)
 /* Seconds of inactivity before a connection is closed (frees slots held by idle clients). */
 #define HTTP_CONN_TIMEOUT 10
+/* Upper bound on --web.max-requests: each connection is a thread. */
+#define HTTP_MAX_CONNS 4096u
 /* Kernel accept queue; bursts beyond the connection limit wait here briefly. */
 #define HTTP_BACKLOG 1024
 
@@ -844,7 +846,11 @@ struct frond_http *frond_http_start(struct frond_registry *reg, const struct fro
     h->stop_pipe[0] = h->stop_pipe[1] = -1;
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->slot_free, NULL);
+    /* 0 means the default; a huge value (a negative flag cast to unsigned) is clamped. */
     h->max_conns = o->max_connections ? o->max_connections : 40;
+    if (h->max_conns > HTTP_MAX_CONNS) {
+        h->max_conns = HTTP_MAX_CONNS;
+    }
     h->reg = reg;
     h->offset = o->timeout_offset > 0 ? o->timeout_offset : 0;
     h->max_timeout = o->max_scrape_timeout;
