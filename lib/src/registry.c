@@ -766,13 +766,11 @@ static void scrape_cleanup(struct frond_scrape *sc)
 {
     struct chunk *c = sc->chunks;
     struct chunk *keep = NULL;
-    size_t keep_bytes = 0;
     while (c) {
         struct chunk *next = c->next;
         if (c->size == ARENA_CHUNK) {
             c->next = keep;
             keep = c;
-            keep_bytes += c->size;
         } else {
             free(c);
         }
