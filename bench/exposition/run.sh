@@ -15,6 +15,8 @@ echo "## render (release preset, $(nproc) CPUs, $(uname -m))"
 echo
 "$bin" "$@"
 echo
+"$bin" --preformatted "$@"
+echo
 
 # Idle RSS: start the server, scrape it once (so the scrape path has been
 # used), then read VmRSS while nothing is happening.
