@@ -338,27 +338,63 @@ int positions_load(struct positions *p, const char *filename, bool *set_aside)
     return 0;
 }
 
+/* Length of the UTF-8 sequence at p and its code point, or 0 when invalid. */
+static size_t utf8_next(const unsigned char *p, uint32_t *cp)
+{
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
+    if (n == 0 || p[0] > 0xF4) {
+        return 0;
+    }
+    uint32_t v = p[0] & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        v = (v << 6) | (p[i] & 0x3F);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
+        (v >= 0xD800 && v <= 0xDFFF)) {
+        return 0;
+    }
+    *cp = v;
+    return n;
+}
+
+/*
+ * A YAML double-quoted scalar for `s`. YAML streams are Unicode: anything
+ * not printable (C0/C1 controls, DEL, BOM, U+FFFE/FFFF) is escaped, and
+ * NEL/LS/PS are escaped because YAML folds them like newlines. A path that
+ * is not valid UTF-8 cannot be written at all: -EILSEQ, and the caller
+ * leaves that entry out rather than produce a file nobody can read.
+ */
 static int put_quoted(struct frond_buf *b, const char *s)
 {
     int rc = frond_buf_putc(b, '"');
-    for (const unsigned char *c = (const unsigned char *)s; !rc && *c; c++) {
-        /* YAML folds NEL, LS and PS like newlines inside quotes: escape them. */
-        if (c[0] == 0xC2 && c[1] == 0x85) {
-            rc = frond_buf_puts(b, "\\N");
-            c++;
-        } else if (c[0] == 0xE2 && c[1] == 0x80 && (c[2] == 0xA8 || c[2] == 0xA9)) {
-            rc = frond_buf_puts(b, c[2] == 0xA8 ? "\\L" : "\\P");
-            c += 2;
-        } else if (*c == '"' || *c == '\\') {
-            rc = frond_buf_putc(b, '\\');
-            if (!rc) {
-                rc = frond_buf_putc(b, (char)*c);
-            }
-        } else if (*c < 0x20 || *c == 0x7f) {
-            rc = frond_buf_printf(b, "\\x%02x", *c);
-        } else {
-            rc = frond_buf_putc(b, (char)*c);
+    for (const unsigned char *c = (const unsigned char *)s; !rc && *c;) {
+        uint32_t cp;
+        size_t n = utf8_next(c, &cp);
+        if (n == 0) {
+            return -EILSEQ;
         }
+        if (cp == '"' || cp == '\\') {
+            rc = frond_buf_printf(b, "\\%c", (char)cp);
+        } else if (cp == 0x85) {
+            rc = frond_buf_puts(b, "\\N");
+        } else if (cp == 0x2028 || cp == 0x2029) {
+            rc = frond_buf_puts(b, cp == 0x2028 ? "\\L" : "\\P");
+        } else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+            rc = frond_buf_printf(b, "\\x%02x", (unsigned)cp);
+        } else if (cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF) {
+            rc = frond_buf_printf(b, "\\u%04x", (unsigned)cp);
+        } else {
+            rc = frond_buf_append(b, c, n);
+        }
+        c += n;
     }
     if (!rc) {
         rc = frond_buf_putc(b, '"');
@@ -409,6 +445,11 @@ char *positions_format(const struct positions *p, size_t *len)
         char v[128];
         snprintf(v, sizeof(v), "%" PRIu64, e->offset);
         rc = put_pair(&b, "", e->path, v);
+        if (rc == -EILSEQ) {
+            /* Not representable in YAML: this file will be read again from 0 after a restart. */
+            rc = 0;
+            continue;
+        }
         if (!rc && e->has_id) {
             snprintf(v, sizeof(v),
                      "dev=%" PRIu64 " ino=%" PRIu64 " fplen=%" PRIu32 " fp=%016" PRIx64, e->dev,

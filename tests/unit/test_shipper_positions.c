@@ -146,6 +146,30 @@ static void test_corrupt(void)
     positions_cleanup(&p);
 }
 
+static void test_unicode_paths(void)
+{
+    char file[512];
+    snprintf(file, sizeof(file), "%s/unicode.yaml", dir);
+    struct positions p;
+    CHECK_INT(positions_load(&p, file, NULL), 0);
+    struct positions_entry c1 = {.path = "/c1\xc2\x81 nel\xc2\x85 ls\xe2\x80\xa8 bom\xef\xbb\xbf "
+                                         "\xc3\xa9\xf0\x9f\x98\x80\t",
+                                 .offset = 7};
+    struct positions_entry bad = {.path = "/invalid\xff\xfe", .offset = 9};
+    CHECK_INT(positions_put(&p, &c1), 0);
+    CHECK_INT(positions_put(&p, &bad), 0);
+    /* The invalid UTF-8 path is left out; the rest of the file stays readable. */
+    CHECK_INT(positions_save(&p), 0);
+    positions_cleanup(&p);
+    bool aside = true;
+    CHECK_INT(positions_load(&p, file, &aside), 0);
+    CHECK(!aside);
+    CHECK_INT(p.n, 1);
+    struct positions_entry *e = positions_get(&p, c1.path);
+    CHECK(e && e->offset == 7);
+    positions_cleanup(&p);
+}
+
 static void test_format_empty(void)
 {
     struct positions p;
@@ -166,6 +190,7 @@ int main(void)
     test_round_trip();
     test_promtail_file();
     test_corrupt();
+    test_unicode_paths();
     test_format_empty();
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
