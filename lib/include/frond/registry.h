@@ -25,6 +25,20 @@
  * match [a-zA-Z_:][a-zA-Z0-9_:]*; a bad name is a programming error
  * (-EINVAL from the call that declares it).
  *
+ * Rendering details (clarifications of the implementation):
+ * - A family with no samples left (none added, or all duplicates) is
+ *   omitted; a family without HELP text gets no `# HELP` line.
+ * - Within a family, direct series come first in creation order, then
+ *   collector samples in the order they were added; labels keep the order
+ *   the caller gave. A direct metric and a collector family of the same
+ *   name and type are merged; a different type is refused (logged once).
+ * - A duplicate is the same label set in any order (same family, so the
+ *   same name); a stateset's state label takes part, a histogram's `le`
+ *   does not (a whole histogram series is one unit).
+ * - OpenMetrics: a counter declared without `_total` still gets `_total`
+ *   on its samples (as client_golang does), and an info family without
+ *   `_info` gets `_info`; text 0.0.4 shows the names as declared.
+ *
  * Thread-safety: every function here may be called from any thread.
  * Collectors of one registry run one at a time, in registration order, on
  * the scraping thread; two scrapes may run concurrently, so a collector must
@@ -62,7 +76,11 @@ struct frond_family;
 
 /* ---- registry ---- */
 
-/* A new empty registry (it registers its own duplicate-series counter). NULL on ENOMEM. */
+/*
+ * A new empty registry (it registers its own duplicate-series counter). NULL on ENOMEM.
+ * The registry keeps up to 32 MiB of scrape arena chunks between scrapes so
+ * that a steady scrape loop does not allocate; a small registry keeps one.
+ */
 struct frond_registry *frond_registry_new(void);
 /* Frees metrics, series and collectors; accepts NULL. No scrape may be running. */
 void frond_registry_free(struct frond_registry *reg);
@@ -72,7 +90,10 @@ void frond_registry_free(struct frond_registry *reg);
 /*
  * Declare a family. `label_names` is NULL-terminated (NULL for none), at
  * most FROND_MAX_LABELS. Returns NULL (and logs) on a bad name, a name
- * declared twice, or ENOMEM. The registry owns the metric.
+ * declared twice, or ENOMEM. The registry owns the metric. A metric with
+ * no labels has its one series from the start (rendered at 0), so
+ * frond_metric_series(m, NULL) just returns it. Histograms refuse the
+ * label name `le`, and NaN or non-increasing buckets.
  */
 struct frond_metric *frond_registry_counter(struct frond_registry *reg, const char *name,
                                             const char *help, const char *const *label_names);
@@ -93,11 +114,19 @@ struct frond_series *frond_metric_series(struct frond_metric *m, const char *con
 /* Forget one series (a file that was closed, a queue that went away). */
 void frond_metric_remove(struct frond_metric *m, const char *const *label_values);
 
-void frond_series_add(struct frond_series *s, double v); /* counters: v >= 0 */
+/*
+ * Updates are relaxed atomics: lock-free, never blocking on a scrape. All
+ * accept NULL (a failed frond_metric_series) and do nothing. Wrong-type
+ * calls do nothing: add/set on a histogram, observe on a counter or gauge.
+ */
+void frond_series_add(struct frond_series *s, double v); /* counters: v >= 0 (else ignored) */
 void frond_series_inc(struct frond_series *s);
-void frond_series_set(struct frond_series *s, double v); /* gauges */
-void frond_series_observe(struct frond_series *s, double v); /* histograms */
-double frond_series_value(const struct frond_series *s); /* counters, gauges; tests */
+/* Gauges, and counters that mirror a total kept elsewhere (a backend's own counter). */
+void frond_series_set(struct frond_series *s, double v);
+/* Histograms; v lands in the first bucket whose bound is >= v, NaN in +Inf. */
+void frond_series_observe(struct frond_series *s, double v);
+/* Counters and gauges: the value; histograms: the observation count; NULL: NaN. */
+double frond_series_value(const struct frond_series *s);
 
 /* ---- collectors ---- */
 
@@ -120,7 +149,11 @@ FROND_MUST_CHECK int frond_registry_add_collector(struct frond_registry *reg, fr
  */
 struct frond_family *frond_scrape_family(struct frond_scrape *s, const char *name,
                                          enum frond_metric_type type, const char *help);
-/* One sample; labels are copied. 0, -EINVAL (bad label name), -ENOMEM. */
+/*
+ * One sample; labels are copied (a NULL value counts as ""). 0, -EINVAL
+ * (NULL family, bad or repeated label name, more than FROND_MAX_LABELS, a
+ * histogram or stateset family), -ENOMEM, -ENOSPC (scrape memory bound).
+ */
 int frond_scrape_samplev(struct frond_scrape *s, struct frond_family *f, double value,
                          size_t nlabels, const struct frond_label *labels);
 /* A whole histogram series: cumulative counts per bucket, +Inf bucket = count. */
@@ -136,7 +169,11 @@ int frond_scrape_histogramv(struct frond_scrape *s, struct frond_family *f, size
 int frond_scrape_stateset(struct frond_scrape *s, struct frond_family *f, size_t nlabels,
                           const struct frond_label *labels, const char *const *states,
                           size_t nstates, const char *current);
-/* Monotonic deadline (frond_now_monotonic() scale) of this scrape; collectors must honour it. */
+/*
+ * Monotonic deadline (frond_now_monotonic() scale) of this scrape; collectors
+ * must honour it. Always a real time: a render without a deadline gives its
+ * collectors now + 120 s, so `deadline - now` is always usable.
+ */
 double frond_scrape_deadline(const struct frond_scrape *s);
 
 /* frond_scrape_sample(s, f, value, {"vhost", v}, {"queue", q}) */
@@ -157,7 +194,10 @@ enum frond_expo_format {
 /*
  * Run the collectors with `deadline` (monotonic seconds, 0 = none) and
  * render everything into `out` in `format`. 0, -ENOSPC if `out`'s cap is
- * reached (the caller answers 500), -ENOMEM. `out` is reset first.
+ * reached (the caller answers 500), -ENOMEM. `out` is reset first. The
+ * scrape's own working memory is bounded too (4 x out->max + 16 MiB):
+ * past it, collectors' samples fail with -ENOSPC and so does the render.
+ * -EINVAL for a NULL registry or buffer.
  */
 FROND_MUST_CHECK int frond_registry_render(struct frond_registry *reg,
                                            enum frond_expo_format format, double deadline,
