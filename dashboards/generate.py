@@ -364,12 +364,12 @@ def rabbitmq():
             ('max by (node) (rabbitmq_node_disk_free_limit_bytes{%s})' % s,
              "limit {{node}}")), "bytes"),
         timeseries("File descriptors, sockets and processes used", targets(
-            ('max by (node) (rabbitmq_node_fd_used{%s} / rabbitmq_node_fd_total{%s})' % (s, s),
+            ('max by (node) (rabbitmq_node_fd_used{%s} / rabbitmq_node_fd_limit{%s})' % (s, s),
              "fd {{node}}"),
-            ('max by (node) (rabbitmq_node_sockets_used{%s} / rabbitmq_node_sockets_total{%s})'
+            ('max by (node) (rabbitmq_node_sockets_used{%s} / rabbitmq_node_sockets_limit{%s})'
              % (s, s), "sockets {{node}}"),
             ('max by (node) (rabbitmq_node_erlang_processes_used{%s} / '
-             'rabbitmq_node_erlang_processes_total{%s})' % (s, s), "processes {{node}}")),
+             'rabbitmq_node_erlang_processes_limit{%s})' % (s, s), "processes {{node}}")),
             "percentunit", min_=0, max_=1, thresholds=[(None, "green"), (0.8, "red")]),
         timeseries("Exporter scrape duration", targets(
             ('rabbitmq_exporter_scrape_duration_seconds{%s}' % s, "{{instance}}")), "s"),

@@ -33,14 +33,17 @@ class Catalog:
         self.types = {}     # name -> counter|gauge|histogram|stateset
         self.part_of = {}   # name -> part
         self.event = set()  # names that only get series after an event
+        self.optional = set()  # names only some modes expose
         self.config_metrics = {}  # name -> type, from the usage example configs
         for part, d in self.parts.items():
-            for key in ("metrics", "event"):
+            for key in ("metrics", "event", "optional"):
                 for name, typ in (d.get(key) or {}).items():
                     self.types[name] = typ
                     self.part_of[name] = part
                     if key == "event":
                         self.event.add(name)
+                    if key == "optional":
+                        self.optional.add(name)
             for cfg in d.get("config_examples") or []:
                 p = os.path.join(root, cfg)
                 if not os.path.exists(p):
