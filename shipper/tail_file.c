@@ -517,6 +517,19 @@ int tail_file_read(struct tail *t, struct tail_file *f, int chunks)
         tail_metric_set(f->s_size, (double)f->size);
         if (f->size < f->read_off) {
             truncated(t, f, "size below offset");
+        } else if (f->size > f->read_off && f->read_off > 0 && f->fp_len > 0) {
+            /*
+             * copytruncate while a writer keeps appending can regrow the file
+             * past our offset before we look: the first bytes tell. One small
+             * pread per read call, which is a 256 KiB chunk when it matters.
+             */
+            uint64_t h;
+            if (fp_of(f->fd, f->fp_len, &h) == 0 && h != f->fp) {
+                truncated(t, f, "first bytes changed");
+            }
+        }
+        if (f->fp_len < TAIL_FP_MAX && f->size > f->fp_len) {
+            tail_file_refresh_fp(t, f);
         }
         if (f->size == f->read_off) {
             return TAIL_EOF;

@@ -272,6 +272,15 @@ static void test_copytruncate(void)
     tail_ack(tail_ack_ctx(t, 0), old_source, 1000);
     CHECK_INT(tail_file_committed(t, f), 0);
 
+    /* Truncated and regrown past the old offset before the next read: the first bytes tell. */
+    CHECK(truncate(p, 0) == 0);
+    append("ns_ct_uid/app/0.log", L1 L1 L1);
+    tail_mark_dirty(t, f);
+    pump(t);
+    CHECK_INT(fx.cap.n, 7);
+    CHECK_STR(fx.cap.lines[4], "one");
+    fx.cap.n = 4;
+
     /* Truncated and regrown past the old offset between two looks: the first bytes tell. */
     CHECK(truncate(p, 0) == 0);
     append("ns_ct_uid/app/0.log", L3 L3 L3);
