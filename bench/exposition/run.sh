@@ -32,21 +32,24 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 [ -n "$port" ] || { echo "server did not report its port"; exit 1; }
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
-before=$(rss_kb)
+row() {
+  # VmRSS, and how much of it is private memory (RssAnon) vs mapped files (RssFile: libraries).
+  awk -v s="$1" '/^(VmRSS|RssAnon|RssFile):/ {v[$1]=$2}
+    END {printf "| %s | %.1f MiB | %.1f MiB | %.1f MiB |\n", s, v["VmRSS:"]/1024, v["RssAnon:"]/1024, v["RssFile:"]/1024}' \
+    "/proc/$pid/status"
+}
+r0=$(row "started, never scraped")
 bytes=$(curl -sf "http://127.0.0.1:$port/metrics" | wc -c)
 curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
   "http://127.0.0.1:$port/metrics" >/dev/null
-after=$(rss_kb)
+r1=$(row "after 1 text + 1 OpenMetrics scrape")
 for _ in $(seq 1 20); do curl -sf "http://127.0.0.1:$port/metrics" >/dev/null; done
-after20=$(rss_kb)
+r2=$(row "after 20 more scrapes")
 echo "## idle RSS of a process serving /metrics (frond_http, process metrics, ${bytes} bytes/scrape)"
 echo
-echo "| state | VmRSS |"
-echo "|---|---:|"
-echo "| started, never scraped | $((before / 1024)).$(((before % 1024) * 10 / 1024)) MiB |"
-echo "| after 1 text + 1 OpenMetrics scrape | $((after / 1024)).$(((after % 1024) * 10 / 1024)) MiB |"
-echo "| after 20 more scrapes | $((after20 / 1024)).$(((after20 % 1024) * 10 / 1024)) MiB |"
+echo "| state | VmRSS | of which RssAnon | of which RssFile |"
+echo "|---|---:|---:|---:|"
+printf '%s\n%s\n%s\n' "$r0" "$r1" "$r2"
 kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
