@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "mongodb"))
 import frondtest  # noqa: E402
 from frondtest import TestFailure, promtool_check_metrics  # noqa: E402
 from mongofix import EXPORTER, absent, eq, expect, scrape, start_exporter  # noqa: E402
-from mongostandin import MongoStandin  # noqa: E402
+from mongostandin import TLS_CA_FILE, CommandError, MongoStandin  # noqa: E402
 
 PASSWORD = "S3cr@t-pw"          # decoded
 PASSWORD_ENC = "S3cr%40t-pw"    # as written in the URI
@@ -70,6 +70,36 @@ def test_auth_failure(h):
         check("xxxxx" in log, "%s does not show the redacted URI:\n%s" % (p.name, log))
 
 
+def _server_status(cmd, standin):
+    return {"version": "7.0.2", "process": "mongod", "uptime": 5.0,
+            "connections": {"current": 3, "available": 100, "totalCreated": 9}}
+
+
+def _standalone(cmd, standin):
+    raise CommandError(76, "not running with --replSet", "NoReplicationEnabled")
+
+
+def test_tls(h):
+    """TLS through the URI: the exporter verifies the server against tlsCAFile."""
+    s = MongoStandin(tls=True, handlers={"serverStatus": _server_status,
+                                         "replSetGetStatus": _standalone})
+    s.start()
+    h.on_cleanup(s.stop)
+    uri = ("mongodb://127.0.0.1:%d/?tls=true&tlsCAFile=%s&tlsAllowInvalidHostnames=true"
+           % (s.port, TLS_CA_FILE))
+    p, port = start_exporter(h, "exporter-tls", uri)
+
+    def chk(m):
+        eq(m, "mongodb_up", 1)
+        eq(m, "mongodb_connections_current", 3)
+        eq(m, "mongodb_version_info", 1, version="7.0.2", process="mongod")
+        eq(m, "mongodb_replset_enabled", 0)
+    r, _ = expect(port, chk, what="TLS connection")
+    promtool_check_metrics(r.text)
+    check(s.commands("serverStatus"), "no serverStatus over TLS")
+    p.stop()
+
+
 def test_bad_uri(h):
     """An unparsable URI: exit 2 with a message that does not quote the password."""
     p = h.start("bad-uri", [frondtest.binary(*EXPORTER), "--web.listen-address=127.0.0.1:0",
@@ -93,4 +123,5 @@ def test_help(h):
 
 
 if __name__ == "__main__":
-    frondtest.run_tests("mongodb-connection", [test_auth_failure, test_bad_uri, test_help])
+    frondtest.run_tests("mongodb-connection", [test_auth_failure, test_tls, test_bad_uri,
+                                                  test_help])

@@ -50,6 +50,9 @@ e.g. `s.hang = True` in the middle of a test):
 - `hang`: False; True to never answer anything, handshake included (a
   server that accepts connections but never replies); or a set of command
   names that get no answer (e.g. {"replSetGetStatus"}).
+- `tls`: True to serve TLS only, with mockupdb's bundled self-signed
+  certificate (CN=server): clients use `tls=true&tlsCAFile=<TLS_CA_FILE>
+  &tlsAllowInvalidHostnames=true`.
 - `max_wire_version`: 17 (MongoDB 6.0) by default; 21 is 7.0.
 - `port`: a fixed port (e.g. to restart a member on the same address);
   default a free ephemeral one.
@@ -72,6 +75,7 @@ scrapes.
 import collections
 import datetime
 import itertools
+import os
 import threading
 import time
 import traceback
@@ -82,6 +86,9 @@ from bson.objectid import ObjectId  # noqa: F401
 import mockupdb
 
 UTC = datetime.timezone.utc
+
+TLS_CA_FILE = os.path.join(os.path.dirname(mockupdb.__file__), "server.pem")
+"""The certificate a `tls=True` stand-in presents (self-signed, so it is also the CA)."""
 
 HANG = object()
 """Returned by a handler: leave this request unanswered."""
@@ -151,7 +158,7 @@ class MongoStandin:
     _conn_ids = itertools.count(1)
 
     def __init__(self, handlers=None, default_handler=None, hello=None, auth=None, hang=False,
-                 max_wire_version=17, port=None, label=None):
+                 max_wire_version=17, port=None, label=None, tls=False):
         self.handlers = dict(handlers or {})
         self.default_handler = default_handler or _default_handler
         self.hello = hello
@@ -159,6 +166,7 @@ class MongoStandin:
         self.hang = hang
         self.max_wire_version = max_wire_version
         self.label = label
+        self.tls = tls
         self.handler_errors = []
         self._port = port
         self._received = []
@@ -169,7 +177,7 @@ class MongoStandin:
 
     def start(self):
         """Bind and serve; returns the port."""
-        srv = mockupdb.MockupDB(port=self._port, request_timeout=int(1e6))
+        srv = mockupdb.MockupDB(port=self._port, request_timeout=int(1e6), ssl=self.tls)
         # mockupdb binds "localhost", which may resolve to ::1 first; frond tests use IPv4 only.
         srv._address = ("127.0.0.1", self._port)
         srv.autoresponds(self._respond)
