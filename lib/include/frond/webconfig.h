@@ -73,8 +73,7 @@ FROND_MUST_CHECK int frond_webconfig_load(const char *path, struct frond_webconf
                                           char *errbuf, size_t errlen);
 /* Same, from memory (tests and fuzzing); `name` is used in messages. */
 FROND_MUST_CHECK int frond_webconfig_parse(const char *name, const char *yaml, size_t len,
-                                           struct frond_webconfig *wc, char *errbuf,
-                                           size_t errlen);
+                                           struct frond_webconfig *wc, char *errbuf, size_t errlen);
 void frond_webconfig_cleanup(struct frond_webconfig *wc);
 
 /*
