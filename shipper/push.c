@@ -364,6 +364,14 @@ static unsigned curl_users;
 
 #define PUSH_BODY_KEEP 4096
 #define PUSH_SPARE_BATCHES 2
+/*
+ * Closed batches allowed to wait behind the one in flight. Two keep the
+ * sender busy (a reader refills a batch faster than one is sent); more would
+ * only hold in memory what is safe on disk anyway, so reading pauses here
+ * even when max_backlog_bytes has room: the byte bound is what holds when
+ * batches are small (batchwait flushes) and Loki is down.
+ */
+#define PUSH_MAX_READY 2
 
 struct ship_queue {
     const struct ship_client_config *cfg;
@@ -383,6 +391,7 @@ struct ship_queue {
     struct batch *ready_head, *ready_tail; /* closed, oldest first */
     struct batch *spare;                   /* recycled, to keep their storage */
     unsigned nspare;
+    unsigned nready;
     atomic_size_t backlog;
     atomic_bool stopping;
     double deadline; /* monotonic; written under mu before stopping is set */
@@ -483,6 +492,7 @@ static void close_open(struct ship_queue *q)
         q->ready_head = b;
     }
     q->ready_tail = b;
+    q->nready++;
 }
 
 int ship_queue_push(struct ship_queue *q, const struct ship_entry *e)
@@ -498,6 +508,10 @@ int ship_queue_push(struct ship_queue *q, const struct ship_entry *e)
     }
     bool wake = false;
     if (q->open && batch_would_overflow(q->open, e->line_len, q->batchsize)) {
+        if (q->nready >= PUSH_MAX_READY) {
+            rc = -EAGAIN;
+            goto out;
+        }
         close_open(q);
         wake = true;
     }
@@ -695,9 +709,9 @@ static void count_drop(struct ship_queue *q, const char *reason, size_t entries,
 
 /*
  * Send one batch until Loki has taken every tenant's part of it (or it was
- * dropped on purpose), then ack its sources. Returns false when shutdown's
- * deadline came first: the batch is then neither acked nor counted, so its
- * lines are read again at the next start.
+ * dropped on purpose): true, and the caller acks its sources. Returns false
+ * when shutdown's deadline came first: the batch is then neither acked nor
+ * counted, so its lines are read again at the next start.
  */
 static bool send_batch(struct ship_queue *q, struct batch *b)
 {
@@ -768,9 +782,6 @@ static bool send_batch(struct ship_queue *q, struct batch *b)
         }
         if (all_done) {
             s_add(q->s_batches, 1);
-            for (size_t i = 0; i < b->nsources; i++) {
-                q->ack(q->ack_ctx, b->sources[i].id, b->sources[i].end_offset);
-            }
             return true;
         }
         attempts++;
@@ -788,9 +799,6 @@ static bool send_batch(struct ship_queue *q, struct batch *b)
             }
             frond_error("giving up on a batch after max_retries, dropped it", "host", q->host,
                         "status", code, "error", oc.first_line);
-            for (size_t i = 0; i < b->nsources; i++) {
-                q->ack(q->ack_ctx, b->sources[i].id, b->sources[i].end_offset);
-            }
             return true;
         }
         if (q->m) {
@@ -827,6 +835,7 @@ static void *sender_main(void *arg)
             }
             if (q->ready_head) {
                 b = q->ready_head;
+                q->nready--;
                 q->ready_head = b->next;
                 if (!q->ready_head) {
                     q->ready_tail = NULL;
@@ -856,6 +865,17 @@ static void *sender_main(void *arg)
         atomic_store(&q->backlog, backlog);
         if (q->s_backlog) {
             frond_series_set(q->s_backlog, (double)backlog);
+        }
+        if (sent) {
+            /*
+             * Acks go out after the room is given back: an ack is what wakes
+             * a paused reader, and it must find the room there.
+             */
+            pthread_mutex_unlock(&q->mu);
+            for (size_t i = 0; i < b->nsources; i++) {
+                q->ack(q->ack_ctx, b->sources[i].id, b->sources[i].end_offset);
+            }
+            pthread_mutex_lock(&q->mu);
         }
         batch_put(q, b);
         if (!sent) {

@@ -524,9 +524,21 @@ static void test_queue_batchsize(void)
     f.cfg.bearer_token = "tok";
     struct ship_queue *q = ship_queue_new(&f.cfg, 0, NULL, on_ack, &f.acks);
     /* 30-byte lines: three fit in 100 bytes, the fourth starts a new batch. */
+    /*
+     * At most PUSH_MAX_READY closed batches wait behind the one in flight,
+     * so a fast pusher may hear -EAGAIN and must try again, as a reader does.
+     */
+    int eagain = 0;
     for (uint64_t i = 1; i <= 10; i++) {
-        CHECK_INT(push_line(q, 7, i, "012345678901234567890123456789"), 0);
+        int rc;
+        while ((rc = push_line(q, 7, i, "012345678901234567890123456789")) == -EAGAIN) {
+            eagain++;
+            usleep(1000);
+        }
+        CHECK_INT(rc, 0);
     }
+    CHECK(q->nready <= PUSH_MAX_READY);
+    (void)eagain;
     /* Three batches are full and go at once, without waiting for batchwait. */
     WAIT_FOR(acked(&f.acks, 7) == 9, 10);
     CHECK_INT(acked(&f.acks, 7), 9);
@@ -563,6 +575,29 @@ static void test_queue_backlog_bound(void)
     double t0 = frond_now_monotonic();
     ship_queue_stop(q, t0 + 0.3);
     CHECK(frond_now_monotonic() - t0 < 3);
+    CHECK_INT(nacks(&f.acks), 0);
+    fixture_stop(&f);
+}
+
+static void test_queue_ready_depth(void)
+{
+    /* Loki answers 500 forever: batches pile up only to the ready limit. */
+    static const struct reply fail[] = {{500, NULL, "down", false}};
+    struct fixture f;
+    fixture_start(&f, fail, 1);
+    f.cfg.batchsize = 100;
+    struct ship_queue *q = ship_queue_new(&f.cfg, 0, NULL, on_ack, &f.acks);
+    int rc = 0;
+    uint64_t i = 0;
+    WAIT_FOR(push_line(q, 1, ++i, "0123456789012345678901234567890123456789") == -EAGAIN, 10);
+    while (rc == 0 && i < 1000) {
+        rc = push_line(q, 1, ++i, "0123456789012345678901234567890123456789");
+    }
+    CHECK_INT(rc, -EAGAIN);
+    /* In flight + PUSH_MAX_READY ready + the open one, 2 lines of 40 bytes each. */
+    CHECK(ship_queue_backlog(q) <= (PUSH_MAX_READY + 2) * 2 * (40 + 9));
+    CHECK_INT(nacks(&f.acks), 0);
+    ship_queue_stop(q, frond_now_monotonic() + 0.2);
     CHECK_INT(nacks(&f.acks), 0);
     fixture_stop(&f);
 }
@@ -683,6 +718,7 @@ int main(void)
     test_queue_batchwait();
     test_queue_batchsize();
     test_queue_backlog_bound();
+    test_queue_ready_depth();
     test_queue_retry_then_ok();
     test_queue_400_dropped_and_acked();
     test_queue_max_retries();
