@@ -6,7 +6,27 @@ hard-coded datasource UIDs, `${DS_PROMETHEUS}` inputs that break file
 provisioning, missing job/instance variables, unit-less panels, counters
 graphed raw, and `rate()` windows that are too short for the scrape
 interval. Each rule below catches one of those; `--self-test` proves that
-every rule fires on a dashboard built to break it.
+every rule fires on a dashboard built to break it (tests/lint/
+reference_dashboard.json, mutated once per rule):
+
+  schema uid id editable tags ds-inputs   top-level conventions
+  ds-variable datasource                  datasources only via ${prometheus_datasource}
+                                          and ${loki_datasource} template variables
+  job-instance variable variable-refresh variable-multi
+                                          job/instance (and namespace) query variables,
+                                          refresh 2, multi + includeAll
+  panel-type                              timeseries/stat/table/logs (+ row/text) only
+  unit                                    fieldConfig.defaults.unit on timeseries/stat/table
+  targets                                 every panel has queries
+  rate-interval                           $__rate_interval in rate()/increase()/...
+  raw-counter                             counters (catalog types, else *_total) only
+                                          through rate()/increase()
+  logql-range                             LogQL ranges are [$__auto]
+  undefined-variable                      every $var used is defined
+  multi-regex                             multi-value variables matched with =~ (Grafana
+                                          expands them to a|b), except in a row repeated
+                                          over that variable
+  namespace                               Kubernetes/Loki queries filter on $namespace
 
 Usage: check_dashboards.py [--self-test] [dashboard.json ...]
 (default: every dashboards/*.json)
@@ -33,6 +53,27 @@ def walk_panels(panels):
     for p in panels or []:
         yield p
         yield from walk_panels(p.get("panels"))
+
+
+def panels_with_repeat(panels):
+    """Yield (panel, repeat variable of the row it sits in or None). A collapsed row holds
+    its panels; an open row owns the panels after it, up to the next row."""
+    current = None
+    for p in panels or []:
+        if p.get("type") == "row":
+            current = p.get("repeat")
+            yield p, None
+            for c in p.get("panels") or []:
+                yield c, current
+            continue
+        yield p, current if not p.get("repeat") else p.get("repeat")
+
+
+BUILTIN_VARS = {"__rate_interval", "__auto", "__interval", "__interval_ms", "__range",
+                "__range_s", "__range_ms", "__from", "__to", "__name", "__org", "__user",
+                "__dashboard", "timeFilter", "__timeFilter"}
+VAR_RE = re.compile(r"\$\{([a-zA-Z0-9_]+)(?::[^}]*)?\}|\$([a-zA-Z_][a-zA-Z0-9_]*)")
+KUBE_RE = re.compile(r"\b(container_[a-z_]+|kube_[a-z_]+)\b")
 
 
 def targets(panel):
@@ -114,8 +155,10 @@ class Linter:
     def run(self):
         self.top_level()
         self.variables()
-        for p in walk_panels(self.d.get("panels")):
+        for p, repeat in panels_with_repeat(self.d.get("panels")):
+            self.repeat = repeat
             self.panel(p)
+        self.namespace_variable()
         return self.errors
 
     def top_level(self):
@@ -185,7 +228,7 @@ class Linter:
             return
         self.datasource(p.get("datasource"), "panel %r" % title)
         kind = ds_type(p.get("datasource"), "prometheus")
-        if t in ("timeseries", "stat"):
+        if t in ("timeseries", "stat", "table"):
             unit = ((p.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
             if not unit:
                 self.err("unit", "panel %r: fieldConfig.defaults.unit must be set" % title)
@@ -197,10 +240,55 @@ class Linter:
             if not expr:
                 self.err("targets", "panel %r target %s has no expr" % (title, tg.get("refId")))
                 continue
+            self.template_vars(title, expr)
             if ds_type(tg.get("datasource"), kind) == "loki":
                 self.logql(title, expr)
             else:
                 self.promql(title, expr)
+
+    def template_vars(self, title, expr):
+        """Every $var is defined; a multi-value variable is only matched with =~ or !~
+        (Grafana expands it to a|b|c), except in a row repeated over that variable."""
+        for m in VAR_RE.finditer(expr):
+            name = m.group(1) or m.group(2)
+            if name in BUILTIN_VARS:
+                continue
+            v = self.vars.get(name)
+            if not v:
+                self.err("undefined-variable", "panel %r: $%s is not a template variable"
+                         % (title, name))
+                continue
+            if not v.get("multi") and not v.get("includeAll"):
+                continue
+            if name == self.repeat:
+                continue
+            before = expr[:m.start()]
+            op = re.search(r'([=!]~|!=|=)\s*"[^"]*$', before)
+            if op and op.group(1) in ("=", "!="):
+                self.err("multi-regex", "panel %r: multi-value $%s matched with %s; use =~"
+                         % (title, name, op.group(1)))
+
+    def namespace_variable(self):
+        """Kubernetes series and Loki streams are per namespace: such dashboards need a
+        multi-value `namespace` variable, and their queries must use it."""
+        scoped = []
+        for p in walk_panels(self.d.get("panels")):
+            pkind = ds_type(p.get("datasource"), "prometheus")
+            for tg in targets(p):
+                e = tg.get("expr", "")
+                loki = ds_type(tg.get("datasource"), pkind) == "loki"
+                if loki or KUBE_RE.search(strip_strings(e)):
+                    scoped.append((p.get("title", "?"), e))
+        if not scoped:
+            return
+        if "namespace" not in self.vars:
+            self.err("namespace", "queries over Kubernetes metrics or Loki streams need a "
+                     "namespace variable")
+            return
+        for title, e in scoped:
+            if not re.search(r"\$\{?namespace\b", e):
+                self.err("namespace", "panel %r: query does not filter on $namespace: %s"
+                         % (title, e))
 
     def promql(self, title, expr):
         for func, window in range_selectors(expr):
@@ -239,6 +327,9 @@ def _mutations():
     def loki_panel(d):
         return [p for p in walk_panels(d["panels"]) if p["type"] == "logs"][0]
 
+    def table_panel(d):
+        return [p for p in walk_panels(d["panels"]) if p["type"] == "table"][0]
+
     def var(d, name):
         return [v for v in d["templating"]["list"] if v["name"] == name][0]
 
@@ -266,7 +357,15 @@ def _mutations():
         "raw-counter": lambda d: panel(d)["targets"][0].update(
             expr='frondtail_sent_entries_total{job=~"$job"}'),
         "logql-range": lambda d: loki_panel(d)["targets"][0].update(
-            expr='sum(count_over_time({namespace="x"}[5m]))'),
+            expr='sum(count_over_time({namespace=~"$namespace"}[5m]))'),
+        "undefined-variable": lambda d: panel(d)["targets"][0].update(
+            expr='sum(rate(frondtail_sent_entries_total{job=~"$jobs"}[$__rate_interval]))'),
+        "multi-regex": lambda d: panel(d)["targets"][0].update(
+            expr='sum(rate(frondtail_sent_entries_total{job="$job"}[$__rate_interval]))'),
+        "namespace": lambda d: loki_panel(d)["targets"][0].update(
+            expr='sum(count_over_time({container="app"} |= "error" [$__auto]))'),
+        "panel-type#gauge": lambda d: panel(d).update(type="gauge"),
+        "unit#table": lambda d: table_panel(d)["fieldConfig"]["defaults"].pop("unit"),
     }
 
 
@@ -286,7 +385,7 @@ def self_test(here):
         d = copy.deepcopy(good)
         mutate(d)
         rules = {r for r, _ in Linter("mutated-%s.json" % rule, d).run()}
-        if rule in rules:
+        if rule.split("#")[0] in rules:
             passed += 1
         else:
             print("self-test: breaking %r was not caught (rules fired: %s)" % (rule, sorted(rules)))
