@@ -70,6 +70,21 @@ def test_auth_failure(h):
         check("xxxxx" in log, "%s does not show the redacted URI:\n%s" % (p.name, log))
 
 
+def test_scram_ok(h):
+    """Right credentials: SCRAM-SHA-256 succeeds, up 1, and even debug logs hold no password."""
+    s = MongoStandin(auth=("monitor", PASSWORD), handlers={"serverStatus": _server_status,
+                                                          "replSetGetStatus": _standalone})
+    s.start()
+    h.on_cleanup(s.stop)
+    uri = "mongodb://monitor:%s@127.0.0.1:%d/?authSource=admin" % (PASSWORD_ENC, s.port)
+    p, port = start_exporter(h, "exporter-scram", uri, extra=["--log.level=debug"])
+    r, _ = expect(port, lambda m: eq(m, "mongodb_up", 1), what="authenticated scrape")
+    no_secret(r.text, "/metrics")
+    check("monitor" in s.authenticated, "the stand-in saw no successful SCRAM exchange")
+    p.stop()
+    no_secret(p.log(), "the debug log")
+
+
 def _server_status(cmd, standin):
     return {"version": "7.0.2", "process": "mongod", "uptime": 5.0,
             "connections": {"current": 3, "available": 100, "totalCreated": 9}}
@@ -123,5 +138,5 @@ def test_help(h):
 
 
 if __name__ == "__main__":
-    frondtest.run_tests("mongodb-connection", [test_auth_failure, test_tls, test_bad_uri,
-                                                  test_help])
+    frondtest.run_tests("mongodb-connection", [test_auth_failure, test_scram_ok, test_tls,
+                                                  test_bad_uri, test_help])

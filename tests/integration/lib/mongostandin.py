@@ -44,9 +44,12 @@ e.g. `s.hang = True` in the middle of a test):
   `ismaster` vs `isWritablePrimary` (legacy isMaster vs hello),
   `connectionId`, `localTime`, min/maxWireVersion when missing, and
   `saslSupportedMechs` when the client asked and `auth` is set.
-- `auth`: None (the client must not authenticate), or "fail": any
+- `auth`: None (the client must not authenticate); "fail": any
   saslStart/authenticate is answered 18 AuthenticationFailed, exactly as
-  mongod answers a wrong password.
+  mongod answers a wrong password; or ("user", "password"): a real
+  SCRAM-SHA-256 server conversation (RFC 5802/7677, 4096 iterations) that
+  accepts exactly that user and password and answers 18 otherwise. Each
+  successful authentication is recorded in `s.authenticated` (user names).
 - `hang`: False; True to never answer anything, handshake included (a
   server that accepts connections but never replies); or a set of command
   names that get no answer (e.g. {"replSetGetStatus"}).
@@ -72,8 +75,11 @@ read shared fixture state without extra locking; tests mutate state between
 scrapes.
 """
 
+import base64
 import collections
 import datetime
+import hashlib
+import hmac
 import itertools
 import os
 import threading
@@ -163,6 +169,9 @@ class MongoStandin:
         self.default_handler = default_handler or _default_handler
         self.hello = hello
         self.auth = auth
+        self.authenticated = []
+        self._scram = {}
+        self._conv_ids = itertools.count(1)
         self.hang = hang
         self.max_wire_version = max_wire_version
         self.label = label
@@ -257,6 +266,8 @@ class MongoStandin:
                 reply = self._hello(name, doc)
             elif name in ("saslStart", "saslContinue", "authenticate") and self.auth == "fail":
                 raise CommandError(18, "Authentication failed.", "AuthenticationFailed")
+            elif name in ("saslStart", "saslContinue") and isinstance(self.auth, tuple):
+                reply = self._scram_step(name, doc)
             else:
                 fn = self.handlers.get(name, self.default_handler)
                 reply = fn(doc, self)
@@ -288,10 +299,67 @@ class MongoStandin:
         reply.setdefault("maxWriteBatchSize", 100000)
         reply["localTime"] = datetime.datetime.now(tz=UTC)
         reply["connectionId"] = next(self._conn_ids)
-        if self.auth and cmd.get("saslSupportedMechs"):
+        if self.auth == "fail" and cmd.get("saslSupportedMechs"):
             reply["saslSupportedMechs"] = ["SCRAM-SHA-1", "SCRAM-SHA-256"]
+        elif isinstance(self.auth, tuple) and cmd.get("saslSupportedMechs"):
+            if cmd["saslSupportedMechs"].split(".", 1)[-1] == self.auth[0]:
+                reply["saslSupportedMechs"] = ["SCRAM-SHA-256"]
         reply["ok"] = 1.0
         return reply
+
+
+    # ---- SCRAM-SHA-256 (RFC 5802, RFC 7677), server side ----
+
+    _SALT = b"frond-standin-scram-sha256-x"  # 28 bytes: mongod and libmongoc use 28 for SHA-256
+    _ITERATIONS = 4096
+
+    def _scram_step(self, name, cmd):
+        fail = CommandError(18, "Authentication failed.", "AuthenticationFailed")
+        user, password = self.auth
+        payload = bytes(cmd.get("payload") or b"").decode("utf-8", "replace")
+        if name == "saslStart":
+            if cmd.get("mechanism") != "SCRAM-SHA-256" or not payload.startswith("n,,"):
+                raise fail
+            first_bare = payload[3:]
+            attrs = dict(kv.split("=", 1) for kv in first_bare.split(",") if "=" in kv)
+            got_user = attrs.get("n", "").replace("=2C", ",").replace("=3D", "=")
+            if got_user != user or "r" not in attrs:
+                raise fail
+            nonce = attrs["r"] + base64.b64encode(os.urandom(18)).decode()
+            server_first = "r=%s,s=%s,i=%d" % (nonce, base64.b64encode(self._SALT).decode(),
+                                               self._ITERATIONS)
+            conv = next(self._conv_ids)
+            self._scram[conv] = (first_bare, server_first, nonce, got_user)
+            return {"conversationId": conv, "done": False,
+                    "payload": server_first.encode(), "ok": 1.0}
+        state = self._scram.pop(cmd.get("conversationId"), None)
+        if state is None:
+            raise fail
+        first_bare, server_first, nonce, got_user = state
+        if "p=" not in payload:
+            raise fail
+        without_proof, proof_b64 = payload.rsplit(",p=", 1)
+        if ("r=%s" % nonce) not in without_proof.split(","):
+            raise fail
+        auth_message = ",".join([first_bare, server_first, without_proof]).encode()
+        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), self._SALT, self._ITERATIONS)
+        client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+        stored_key = hashlib.sha256(client_key).digest()
+        signature = hmac.new(stored_key, auth_message, hashlib.sha256).digest()
+        try:
+            proof = base64.b64decode(proof_b64)
+        except ValueError:
+            raise fail
+        if len(proof) != len(signature):
+            raise fail
+        recovered = bytes(a ^ b for a, b in zip(proof, signature))
+        if not hmac.compare_digest(hashlib.sha256(recovered).digest(), stored_key):
+            raise fail
+        server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+        server_sig = hmac.new(server_key, auth_message, hashlib.sha256).digest()
+        self.authenticated.append(got_user)
+        return {"conversationId": cmd.get("conversationId"), "done": True,
+                "payload": ("v=" + base64.b64encode(server_sig).decode()).encode(), "ok": 1.0}
 
 
 def bson_bytes(doc):
