@@ -1,9 +1,10 @@
 /*
  * Exposition building blocks (see frond/expo.h): Accept negotiation, the
- * escaping rules of text 0.0.4 and OpenMetrics 1.0.0, number formatting
- * and name validation. The registry's renderer calls the raw writers here
- * once per sample, so they write into caller-reserved memory and never
- * allocate; the frond_buf wrappers are for everyone else.
+ * escaping rules of text 0.0.4 and OpenMetrics 1.0.0, number formatting,
+ * name validation, and the line writers the registry renders with. All
+ * knowledge of how the two formats differ lives here. The writers reserve
+ * room once per line and fill it in place, so a sample costs no allocation
+ * and no per-piece bounds checks.
  */
 #include "frond/expo.h"
 
@@ -385,4 +386,236 @@ bool frond_expo_valid_metric_name(const char *name)
 bool frond_expo_valid_label_name(const char *name)
 {
     return valid_name(name, 0);
+}
+
+/* ---- line writers ---- */
+
+static size_t put(char *d, const char *s, size_t n)
+{
+    memcpy(d, s, n);
+    return n;
+}
+
+static int ends_with(const char *s, size_t n, const char *suffix, size_t k)
+{
+    return n > k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/*
+ * The family name a format shows in `# HELP`/`# TYPE`: OpenMetrics names
+ * a counter's family without `_total` and an info family without `_info`;
+ * text 0.0.4 shows the name as declared.
+ */
+static size_t family_name_len(const struct frond_expo_family *f, enum frond_expo_format fmt)
+{
+    if (fmt == FROND_EXPO_OPENMETRICS) {
+        if (f->type == FROND_COUNTER && ends_with(f->name, f->nlen, "_total", 6)) {
+            return f->nlen - 6;
+        }
+        if (f->type == FROND_INFO && ends_with(f->name, f->nlen, "_info", 5)) {
+            return f->nlen - 5;
+        }
+    }
+    return f->nlen;
+}
+
+/* One sample line, described so that its worst-case size is known before writing. */
+struct line {
+    const char *name;
+    size_t nlen;
+    const char *suffix;
+    size_t slen;
+    const struct frond_expo_label *labels;
+    size_t nlabels;
+    const char *le; /* formatted bound of a bucket line, or NULL */
+    size_t lelen;
+    double value;
+};
+
+static size_t line_bound(const struct line *ln)
+{
+    /* name suffix { } space value newline, and name="value", per label. */
+    size_t b = ln->nlen + ln->slen + 3 + FROND_EXPO_VALUE_MAX + 1;
+    for (size_t i = 0; i < ln->nlabels; i++) {
+        b += (size_t)ln->labels[i].nlen + 2 * (size_t)ln->labels[i].vlen + 4;
+    }
+    if (ln->le) {
+        b += ln->lelen + 6;
+    }
+    return b;
+}
+
+static size_t line_fill(char *dst, const struct line *ln)
+{
+    char *d = dst;
+    d += put(d, ln->name, ln->nlen);
+    d += put(d, ln->suffix, ln->slen);
+    if (ln->nlabels || ln->le) {
+        *d++ = '{';
+        for (size_t i = 0; i < ln->nlabels; i++) {
+            const struct frond_expo_label *l = &ln->labels[i];
+            if (i) {
+                *d++ = ',';
+            }
+            d += put(d, l->name, l->nlen);
+            *d++ = '=';
+            *d++ = '"';
+            d += frond_expo_escape_raw(d, l->value, l->vlen, 1);
+            *d++ = '"';
+        }
+        if (ln->le) {
+            if (ln->nlabels) {
+                *d++ = ',';
+            }
+            d += put(d, "le=\"", 4);
+            d += put(d, ln->le, ln->lelen);
+            *d++ = '"';
+        }
+        *d++ = '}';
+    }
+    *d++ = ' ';
+    d += frond_expo_format_value(d, ln->value, 0);
+    *d++ = '\n';
+    return (size_t)(d - dst);
+}
+
+/*
+ * Reserve the worst case and write in place. When the worst case does not
+ * fit under the cap, build the line on the heap and append it exactly, so
+ * -ENOSPC means that the line itself does not fit.
+ */
+static int emit_line(struct frond_buf *out, const struct line *ln)
+{
+    size_t bound = line_bound(ln);
+    int rc = frond_buf_reserve(out, bound);
+    if (rc == 0) {
+        out->len += line_fill(out->data + out->len, ln);
+        out->data[out->len] = '\0';
+        return 0;
+    }
+    if (rc != -ENOSPC) {
+        return rc;
+    }
+    char *tmp = malloc(bound);
+    if (!tmp) {
+        return -ENOMEM;
+    }
+    size_t n = line_fill(tmp, ln);
+    rc = frond_buf_append(out, tmp, n);
+    free(tmp);
+    return rc;
+}
+
+static const char *type_name(enum frond_metric_type t, enum frond_expo_format fmt)
+{
+    /* Text 0.0.4 has no stateset or info: both are gauges there. */
+    static const char *const text[] = {"untyped",   "counter", "gauge",
+                                       "histogram", "gauge",   "gauge"};
+    static const char *const om[] = {"unknown",   "counter",  "gauge",
+                                     "histogram", "stateset", "info"};
+    size_t i = (size_t)t < FROND_ARRAY_SIZE(text) ? (size_t)t : 0;
+    return fmt == FROND_EXPO_OPENMETRICS ? om[i] : text[i];
+}
+
+int frond_expo_write_header(struct frond_buf *out, enum frond_expo_format format,
+                            const struct frond_expo_family *f)
+{
+    size_t nlen = family_name_len(f, format);
+    size_t hlen = f->help ? f->hlen : 0;
+    const char *tn = type_name(f->type, format);
+    size_t tlen = strlen(tn);
+    size_t bound = 2 * nlen + 2 * hlen + tlen + 20;
+    char small[512];
+    char *buf = bound <= sizeof(small) ? small : malloc(bound);
+    if (!buf) {
+        return -ENOMEM;
+    }
+    char *d = buf;
+    if (hlen) {
+        d += put(d, "# HELP ", 7);
+        d += put(d, f->name, nlen);
+        *d++ = ' ';
+        d += frond_expo_escape_raw(d, f->help, hlen, format == FROND_EXPO_OPENMETRICS);
+        *d++ = '\n';
+    }
+    d += put(d, "# TYPE ", 7);
+    d += put(d, f->name, nlen);
+    *d++ = ' ';
+    d += put(d, tn, tlen);
+    *d++ = '\n';
+    int rc = frond_buf_append(out, buf, (size_t)(d - buf));
+    if (buf != small) {
+        free(buf);
+    }
+    return rc;
+}
+
+int frond_expo_write_sample(struct frond_buf *out, enum frond_expo_format format,
+                            const struct frond_expo_family *f,
+                            const struct frond_expo_label *labels, size_t nlabels, double value)
+{
+    struct line ln = {.name = f->name,
+                      .nlen = f->nlen,
+                      .suffix = "",
+                      .labels = labels,
+                      .nlabels = nlabels,
+                      .value = value};
+    /* OpenMetrics samples carry the suffix even when the declared name lacks it. */
+    if (format == FROND_EXPO_OPENMETRICS && f->type == FROND_COUNTER) {
+        ln.nlen = family_name_len(f, format);
+        ln.suffix = "_total";
+        ln.slen = 6;
+    } else if (format == FROND_EXPO_OPENMETRICS && f->type == FROND_INFO) {
+        ln.nlen = family_name_len(f, format);
+        ln.suffix = "_info";
+        ln.slen = 5;
+    }
+    return emit_line(out, &ln);
+}
+
+int frond_expo_write_histogram(struct frond_buf *out, enum frond_expo_format format,
+                               const struct frond_expo_family *f,
+                               const struct frond_expo_label *labels, size_t nlabels,
+                               const double *bounds, const double *cumulative, size_t nbounds,
+                               double sum, double count)
+{
+    char le[FROND_EXPO_VALUE_MAX];
+    struct line ln = {.name = f->name,
+                      .nlen = f->nlen,
+                      .suffix = "_bucket",
+                      .slen = 7,
+                      .labels = labels,
+                      .nlabels = nlabels,
+                      .le = le};
+    int rc = 0;
+    /* OpenMetrics wants `le` as a canonical float ("1.0"); text keeps "1" like client_golang. */
+    for (size_t i = 0; i < nbounds && !rc; i++) {
+        ln.lelen = frond_expo_format_value(le, bounds[i], format == FROND_EXPO_OPENMETRICS);
+        ln.value = cumulative[i];
+        rc = emit_line(out, &ln);
+    }
+    if (!rc) {
+        ln.lelen = frond_expo_format_value(le, INFINITY, 0);
+        ln.value = count;
+        rc = emit_line(out, &ln);
+    }
+    ln.le = NULL;
+    if (!rc) {
+        ln.suffix = "_sum";
+        ln.slen = 4;
+        ln.value = sum;
+        rc = emit_line(out, &ln);
+    }
+    if (!rc) {
+        ln.suffix = "_count";
+        ln.slen = 6;
+        ln.value = count;
+        rc = emit_line(out, &ln);
+    }
+    return rc;
+}
+
+int frond_expo_write_end(struct frond_buf *out, enum frond_expo_format format)
+{
+    return format == FROND_EXPO_OPENMETRICS ? frond_buf_puts(out, "# EOF\n") : 0;
 }

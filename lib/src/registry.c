@@ -6,10 +6,10 @@
  * A scrape is built in an arena: every family, sample, label copy and
  * histogram array of one scrape lives in a few large chunks that are
  * returned in one go (and kept in a small per-registry cache, so a steady
- * scrape loop allocates nothing). That, a per-family label-name cache, a
- * hash set for duplicate detection and lines written in place into the
- * output buffer are what let 100,000 series render in a few tens of
- * milliseconds.
+ * scrape loop allocates nothing). That, a per-family label-name cache and
+ * a hash set for duplicate detection, with expo.c's line writers filling
+ * the output buffer in place, are what let 100,000 series render in a few
+ * tens of milliseconds. Everything format-specific lives in expo.c.
  */
 #include "frond/registry.h"
 
@@ -615,13 +615,6 @@ out:
 
 /* ---- the scrape: arena, families, samples ---- */
 
-struct slabel {
-    const char *name;
-    const char *value;
-    uint32_t nlen;
-    uint32_t vlen;
-};
-
 struct hist {
     size_t nb; /* finite bounds; the +Inf bucket is `count` */
     const double *bounds;
@@ -637,7 +630,7 @@ struct sample {
     const struct hist *hist;
     uint32_t nlabels;
     uint32_t dup;
-    struct slabel labels[];
+    struct frond_expo_label labels[];
 };
 
 struct lname {
@@ -651,7 +644,6 @@ struct frond_family {
     struct frond_family *next;  /* creation order */
     const char *name;
     size_t nlen;
-    size_t om_nlen; /* OpenMetrics family name: name without _total / _info */
     uint64_t nhash;
     enum frond_metric_type type;
     const char *help;
@@ -798,12 +790,6 @@ double frond_scrape_deadline(const struct frond_scrape *s)
     return s ? s->deadline : 0;
 }
 
-static int ends_with(const char *s, size_t n, const char *suffix)
-{
-    size_t k = strlen(suffix);
-    return n > k && memcmp(s + n - k, suffix, k) == 0;
-}
-
 static int ftab_grow(struct frond_scrape *sc)
 {
     size_t cap = sc->fcap ? sc->fcap * 2 : 64;
@@ -872,12 +858,6 @@ struct frond_family *frond_scrape_family(struct frond_scrape *s, const char *nam
         return NULL;
     }
     f->nlen = nlen;
-    f->om_nlen = nlen;
-    if (type == FROND_COUNTER && ends_with(name, nlen, "_total")) {
-        f->om_nlen = nlen - 6;
-    } else if (type == FROND_INFO && ends_with(name, nlen, "_info")) {
-        f->om_nlen = nlen - 5;
-    }
     f->nhash = h;
     f->type = type;
     f->tail = &f->head;
@@ -927,13 +907,13 @@ static int add_sample(struct frond_scrape *sc, struct frond_family *f, double va
         return -EINVAL;
     }
     size_t total = nlabels + (extra_value ? 1 : 0);
-    struct sample *smp = arena_alloc(sc, sizeof(*smp) + total * sizeof(struct slabel));
+    struct sample *smp = arena_alloc(sc, sizeof(*smp) + total * sizeof(struct frond_expo_label));
     if (!smp) {
         return sc->full ? -ENOSPC : -ENOMEM;
     }
     uint64_t h = 0;
     for (size_t i = 0; i < total; i++) {
-        struct slabel *l = &smp->labels[i];
+        struct frond_expo_label *l = &smp->labels[i];
         const char *v;
         uint64_t hn;
         if (i < nlabels) {
@@ -1117,8 +1097,8 @@ static int same_labels(const struct sample *a, const struct sample *b)
         return 0;
     }
     for (uint32_t i = 0; i < a->nlabels; i++) {
-        const struct slabel *la = &a->labels[i];
-        const struct slabel *lb = NULL;
+        const struct frond_expo_label *la = &a->labels[i];
+        const struct frond_expo_label *lb = NULL;
         /* Same position first: collectors usually pass labels in a fixed order. */
         if (b->labels[i].nlen == la->nlen && memcmp(b->labels[i].name, la->name, la->nlen) == 0) {
             lb = &b->labels[i];
@@ -1162,193 +1142,23 @@ static size_t dedup_family(struct frond_family *f, struct sample **set, size_t c
     return ndup;
 }
 
-static size_t put(char *d, const char *s, size_t n)
-{
-    memcpy(d, s, n);
-    return n;
-}
-
-/*
- * Write `bound` bytes at most through `fill` straight into `out`. When the
- * worst case does not fit under the cap, the line is built on the heap and
- * appended exactly, so -ENOSPC means the line itself does not fit.
- */
-struct line {
-    const struct frond_family *f;
-    enum frond_expo_format fmt;
-    const struct sample *smp;
-    const char *suffix;
-    size_t slen;
-    const char *le; /* formatted bound for a bucket line, or NULL */
-    size_t lelen;
-    double value;
-};
-
-static size_t line_bound(const struct line *ln)
-{
-    size_t b = ln->f->nlen + ln->slen + 3 + FROND_EXPO_VALUE_MAX + 1;
-    for (uint32_t i = 0; i < ln->smp->nlabels; i++) {
-        b += (size_t)ln->smp->labels[i].nlen + 2 * (size_t)ln->smp->labels[i].vlen + 4;
-    }
-    if (ln->le) {
-        b += ln->lelen + 6;
-    }
-    return b;
-}
-
-static size_t line_fill(char *dst, const struct line *ln)
-{
-    char *d = dst;
-    size_t nlen = ln->fmt == FROND_EXPO_OPENMETRICS ? ln->f->om_nlen : ln->f->nlen;
-    d += put(d, ln->f->name, nlen);
-    d += put(d, ln->suffix, ln->slen);
-    const struct sample *smp = ln->smp;
-    if (smp->nlabels || ln->le) {
-        *d++ = '{';
-        for (uint32_t i = 0; i < smp->nlabels; i++) {
-            const struct slabel *l = &smp->labels[i];
-            if (i) {
-                *d++ = ',';
-            }
-            d += put(d, l->name, l->nlen);
-            *d++ = '=';
-            *d++ = '"';
-            d += frond_expo_escape_raw(d, l->value, l->vlen, 1);
-            *d++ = '"';
-        }
-        if (ln->le) {
-            if (smp->nlabels) {
-                *d++ = ',';
-            }
-            d += put(d, "le=\"", 4);
-            d += put(d, ln->le, ln->lelen);
-            *d++ = '"';
-        }
-        *d++ = '}';
-    }
-    *d++ = ' ';
-    d += frond_expo_format_value(d, ln->value, 0);
-    *d++ = '\n';
-    return (size_t)(d - dst);
-}
-
-static int emit_line(struct frond_buf *out, const struct line *ln)
-{
-    size_t bound = line_bound(ln);
-    int rc = frond_buf_reserve(out, bound);
-    if (rc == 0) {
-        out->len += line_fill(out->data + out->len, ln);
-        out->data[out->len] = '\0';
-        return 0;
-    }
-    if (rc != -ENOSPC) {
-        return rc;
-    }
-    char *tmp = malloc(bound);
-    if (!tmp) {
-        return -ENOMEM;
-    }
-    size_t n = line_fill(tmp, ln);
-    rc = frond_buf_append(out, tmp, n);
-    free(tmp);
-    return rc;
-}
-
-static const char *type_name(enum frond_metric_type t, enum frond_expo_format fmt)
-{
-    static const char *const text[] = {"untyped",   "counter", "gauge",
-                                       "histogram", "gauge",   "gauge"};
-    static const char *const om[] = {"unknown",   "counter",  "gauge",
-                                     "histogram", "stateset", "info"};
-    return fmt == FROND_EXPO_OPENMETRICS ? om[t] : text[t];
-}
-
-static int emit_header(struct frond_buf *out, const struct frond_family *f,
-                       enum frond_expo_format fmt)
-{
-    size_t nlen = fmt == FROND_EXPO_OPENMETRICS ? f->om_nlen : f->nlen;
-    const char *tn = type_name(f->type, fmt);
-    size_t tlen = strlen(tn);
-    size_t bound = 2 * nlen + 2 * f->hlen + tlen + 20;
-    char small[512];
-    char *buf = bound <= sizeof(small) ? small : malloc(bound);
-    if (!buf) {
-        return -ENOMEM;
-    }
-    char *d = buf;
-    if (f->hlen) {
-        d += put(d, "# HELP ", 7);
-        d += put(d, f->name, nlen);
-        *d++ = ' ';
-        d += frond_expo_escape_raw(d, f->help, f->hlen, fmt == FROND_EXPO_OPENMETRICS);
-        *d++ = '\n';
-    }
-    d += put(d, "# TYPE ", 7);
-    d += put(d, f->name, nlen);
-    *d++ = ' ';
-    d += put(d, tn, tlen);
-    *d++ = '\n';
-    int rc = frond_buf_append(out, buf, (size_t)(d - buf));
-    if (buf != small) {
-        free(buf);
-    }
-    return rc;
-}
-
 static int emit_family(struct frond_buf *out, const struct frond_family *f,
                        enum frond_expo_format fmt)
 {
-    int rc = emit_header(out, f, fmt);
-    struct line ln = {.f = f, .fmt = fmt, .suffix = "", .slen = 0};
-    if (fmt == FROND_EXPO_OPENMETRICS && f->type == FROND_COUNTER) {
-        ln.suffix = "_total";
-        ln.slen = 6;
-    } else if (fmt == FROND_EXPO_OPENMETRICS && f->type == FROND_INFO) {
-        ln.suffix = "_info";
-        ln.slen = 5;
-    }
+    const struct frond_expo_family ef = {
+        .name = f->name, .nlen = f->nlen, .type = f->type, .help = f->help, .hlen = f->hlen};
+    int rc = frond_expo_write_header(out, fmt, &ef);
     for (const struct sample *s = f->head; s && !rc; s = s->next) {
         if (s->dup) {
             continue;
         }
-        ln.smp = s;
-        if (!s->hist) {
-            ln.value = s->value;
-            rc = emit_line(out, &ln);
-            continue;
+        const struct hist *h = s->hist;
+        if (h) {
+            rc = frond_expo_write_histogram(out, fmt, &ef, s->labels, s->nlabels, h->bounds, h->cum,
+                                            h->nb, h->sum, h->count);
+        } else {
+            rc = frond_expo_write_sample(out, fmt, &ef, s->labels, s->nlabels, s->value);
         }
-        char le[FROND_EXPO_VALUE_MAX];
-        struct line b = ln;
-        b.suffix = "_bucket";
-        b.slen = 7;
-        b.le = le;
-        for (size_t i = 0; i < s->hist->nb && !rc; i++) {
-            b.lelen =
-                frond_expo_format_value(le, s->hist->bounds[i], fmt == FROND_EXPO_OPENMETRICS);
-            b.value = s->hist->cum[i];
-            rc = emit_line(out, &b);
-        }
-        if (rc) {
-            break;
-        }
-        b.lelen = frond_expo_format_value(le, INFINITY, 1);
-        b.value = s->hist->count;
-        rc = emit_line(out, &b);
-        if (rc) {
-            break;
-        }
-        b.le = NULL;
-        b.suffix = "_sum";
-        b.slen = 4;
-        b.value = s->hist->sum;
-        rc = emit_line(out, &b);
-        if (rc) {
-            break;
-        }
-        b.suffix = "_count";
-        b.slen = 6;
-        b.value = s->hist->count;
-        rc = emit_line(out, &b);
     }
     return rc;
 }
@@ -1459,8 +1269,8 @@ int frond_registry_render(struct frond_registry *reg, enum frond_expo_format for
             rc = emit_family(out, fams[i], format);
         }
     }
-    if (!rc && format == FROND_EXPO_OPENMETRICS) {
-        rc = frond_buf_puts(out, "# EOF\n");
+    if (!rc) {
+        rc = frond_expo_write_end(out, format);
     }
 out:
     free(set);

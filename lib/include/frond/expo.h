@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "frond/buf.h"
 #include "frond/common.h"
@@ -57,5 +58,51 @@ bool frond_expo_valid_label_name(const char *name);
 #define FROND_EXPO_VALUE_MAX 40
 size_t frond_expo_format_value(char *dst, double v, int canonical);
 size_t frond_expo_escape_raw(char *dst, const char *s, size_t n, int quote);
+
+/*
+ * Line writers: what frond_registry_render() calls for every family and
+ * series; public so that tests and fuzz targets reach them. Each call
+ * appends whole lines; on failure (-ENOSPC past the buffer's cap, -ENOMEM)
+ * the lines already written stay and the caller discards the buffer.
+ * Names are not validated here (the registry did it); label values and
+ * HELP are escaped per format; lengths are given, so strings need no NUL.
+ *
+ * Format differences handled here: text 0.0.4 types stateset and info as
+ * gauge and untyped as untyped, OpenMetrics as stateset, info, unknown;
+ * OpenMetrics family names drop a counter's `_total` and an info's
+ * `_info`, and its samples always carry them; histogram `le` is "1" in
+ * text and the canonical "1.0" in OpenMetrics; `# EOF` ends OpenMetrics.
+ */
+struct frond_expo_label {
+    const char *name;
+    const char *value;
+    uint32_t nlen;
+    uint32_t vlen;
+};
+
+struct frond_expo_family {
+    const char *name; /* as declared: counters with `_total`, info with `_info` */
+    size_t nlen;
+    enum frond_metric_type type;
+    const char *help; /* NULL or hlen 0: no `# HELP` line */
+    size_t hlen;
+};
+
+/* `# HELP` (when there is help) and `# TYPE`. */
+FROND_MUST_CHECK int frond_expo_write_header(struct frond_buf *out, enum frond_expo_format format,
+                                             const struct frond_expo_family *f);
+/* One sample of a counter, gauge, untyped, stateset or info family. */
+FROND_MUST_CHECK int frond_expo_write_sample(struct frond_buf *out, enum frond_expo_format format,
+                                             const struct frond_expo_family *f,
+                                             const struct frond_expo_label *labels, size_t nlabels,
+                                             double value);
+/* A histogram series: `_bucket` per finite bound and +Inf (= count), `_sum`, `_count`. */
+FROND_MUST_CHECK int
+frond_expo_write_histogram(struct frond_buf *out, enum frond_expo_format format,
+                           const struct frond_expo_family *f, const struct frond_expo_label *labels,
+                           size_t nlabels, const double *bounds, const double *cumulative,
+                           size_t nbounds, double sum, double count);
+/* What ends an exposition: `# EOF` in OpenMetrics, nothing in text. */
+FROND_MUST_CHECK int frond_expo_write_end(struct frond_buf *out, enum frond_expo_format format);
 
 #endif
