@@ -46,14 +46,55 @@ void positions_cleanup(struct positions *p)
     }
     free(p->e);
     free(p->filename);
+    free(p->bucket);
+    free(p->chain);
     positions_init(p);
+}
+
+/*
+ * A node tracks a thousand files and looks each up at every save, so the
+ * table keeps a hash index. It is rebuilt whole when the array grows or
+ * loses an entry (both rare); a failed rebuild leaves no index, and lookups
+ * fall back to a linear scan.
+ */
+static void reindex(struct positions *p)
+{
+    free(p->bucket);
+    free(p->chain);
+    p->nbuckets = 16;
+    while (p->nbuckets < p->cap * 2) {
+        p->nbuckets *= 2;
+    }
+    p->bucket = calloc(p->nbuckets, sizeof(size_t));
+    p->chain = calloc(p->cap ? p->cap : 1, sizeof(size_t));
+    if (!p->bucket || !p->chain) {
+        free(p->bucket);
+        free(p->chain);
+        p->bucket = p->chain = NULL;
+        p->nbuckets = 0;
+        return;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        size_t h = (size_t)positions_fp_hash(p->e[i].path, strlen(p->e[i].path)) % p->nbuckets;
+        p->chain[i] = p->bucket[h];
+        p->bucket[h] = i + 1;
+    }
 }
 
 struct positions_entry *positions_get(struct positions *p, const char *path)
 {
-    for (size_t i = 0; i < p->n; i++) {
-        if (strcmp(p->e[i].path, path) == 0) {
-            return &p->e[i];
+    if (!p->bucket) {
+        for (size_t i = 0; i < p->n; i++) {
+            if (strcmp(p->e[i].path, path) == 0) {
+                return &p->e[i];
+            }
+        }
+        return NULL;
+    }
+    size_t h = (size_t)positions_fp_hash(path, strlen(path)) % p->nbuckets;
+    for (size_t i = p->bucket[h]; i; i = p->chain[i - 1]) {
+        if (strcmp(p->e[i - 1].path, path) == 0) {
+            return &p->e[i - 1];
         }
     }
     return NULL;
@@ -89,6 +130,13 @@ int positions_put(struct positions *p, const struct positions_entry *e)
     p->e[p->n].path = path;
     p->n++;
     p->dirty = true;
+    if (p->bucket && p->nbuckets >= p->cap * 2) {
+        size_t h = (size_t)positions_fp_hash(path, strlen(path)) % p->nbuckets;
+        p->chain[p->n - 1] = p->bucket[h];
+        p->bucket[h] = p->n;
+    } else {
+        reindex(p);
+    }
     return 0;
 }
 
@@ -101,6 +149,7 @@ void positions_remove(struct positions *p, const char *path)
     free(cur->path);
     *cur = p->e[--p->n];
     p->dirty = true;
+    reindex(p);
 }
 
 static int parse_u64(const char *s, uint64_t *out)

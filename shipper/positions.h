@@ -49,6 +49,9 @@ struct positions {
     struct positions_entry *e;
     size_t n, cap;
     bool dirty;
+    /* Path index: bucket[h] and chain[i] hold entry index + 1 (0 = none). */
+    size_t *bucket, *chain;
+    size_t nbuckets;
 };
 
 /*

@@ -262,10 +262,24 @@ struct scan_ctx {
     bool first;
 };
 
+static struct tail_dir **dir_slot(struct tail *t, const char *dir)
+{
+    struct tail_dir **pp = &t->dirs[hash_str(dir) % TAIL_BUCKETS];
+    while (*pp && strcmp((*pp)->path, dir) != 0) {
+        pp = &(*pp)->next;
+    }
+    return pp;
+}
+
+/*
+ * Watch a directory the globs walk through. Every rescan visits them all
+ * again; the path set skips the inotify_add_watch syscall for those already
+ * watched, which is most of an idle node's rescan cost.
+ */
 static void watch_dir(void *ctx, const char *dir)
 {
     struct tail *t = ((struct scan_ctx *)ctx)->t;
-    if (t->ifd < 0) {
+    if (t->ifd < 0 || *dir_slot(t, dir)) {
         return;
     }
     int wd = inotify_add_watch(t->ifd, dir,
@@ -281,18 +295,44 @@ static void watch_dir(void *ctx, const char *dir)
     }
     if ((size_t)wd >= t->nwdirs) {
         size_t n = (size_t)wd + 64;
-        char **nw = realloc(t->wdirs, n * sizeof(*nw));
+        struct tail_dir **nw = realloc(t->wdirs, n * sizeof(*nw));
         if (!nw) {
+            inotify_rm_watch(t->ifd, wd);
             return;
         }
         memset(nw + t->nwdirs, 0, (n - t->nwdirs) * sizeof(*nw));
         t->wdirs = nw;
         t->nwdirs = n;
     }
-    if (!t->wdirs[wd]) {
-        t->wdirs[wd] = strdup(dir);
-        t->nwatches++;
+    if (t->wdirs[wd]) {
+        /* The same directory under another path (a symlink): one watch serves both. */
+        return;
     }
+    size_t len = strlen(dir);
+    struct tail_dir *d = malloc(sizeof(*d) + len + 1);
+    if (!d) {
+        inotify_rm_watch(t->ifd, wd);
+        return;
+    }
+    d->wd = wd;
+    memcpy(d->path, dir, len + 1);
+    struct tail_dir **slot = dir_slot(t, dir);
+    d->next = NULL;
+    *slot = d;
+    t->wdirs[wd] = d;
+    t->nwatches++;
+}
+
+static void forget_dir(struct tail *t, int wd)
+{
+    struct tail_dir *d = t->wdirs[wd];
+    struct tail_dir **pp = dir_slot(t, d->path);
+    if (*pp == d) {
+        *pp = d->next;
+    }
+    t->wdirs[wd] = NULL;
+    t->nwatches--;
+    free(d);
 }
 
 static void handle_events(struct tail *t)
@@ -317,18 +357,22 @@ static void handle_events(struct tail *t)
                 continue;
             }
             if (ev->mask & IN_IGNORED) {
-                free(t->wdirs[ev->wd]);
-                t->wdirs[ev->wd] = NULL;
-                t->nwatches--;
+                forget_dir(t, ev->wd);
+                t->rescan = true;
                 continue;
             }
             if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
                             IN_MOVE_SELF)) {
                 t->rescan = true;
             }
+            if (ev->mask & IN_MOVE_SELF) {
+                /* Its path is stale now; IN_IGNORED follows and the rescan watches the new one. */
+                inotify_rm_watch(t->ifd, ev->wd);
+                continue;
+            }
             if ((ev->mask & IN_MODIFY) && ev->len) {
                 char path[4096];
-                const char *dir = t->wdirs[ev->wd];
+                const char *dir = t->wdirs[ev->wd]->path;
                 snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "", ev->name);
                 struct tail_file *f = tail_path_lookup(t, path);
                 if (f) {
@@ -785,6 +829,7 @@ void tail_free(struct tail *t)
     for (size_t i = 0; i < t->nwdirs; i++) {
         free(t->wdirs[i]);
     }
+    /* The path buckets point at the same nodes; nothing more to free. */
     free(t->wdirs);
     if (t->ifd >= 0) {
         close(t->ifd);

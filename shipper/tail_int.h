@@ -47,6 +47,13 @@ struct tail_target_rt {
     bool has_exclude;
 };
 
+/* A watched directory, findable by path (to skip re-adding) and by watch descriptor. */
+struct tail_dir {
+    struct tail_dir *next;
+    int wd;
+    char path[];
+};
+
 struct tail_file {
     struct tail_file *next, *prev; /* all files */
     struct tail_file *hnext_path, *hnext_ino, *hnext_id;
@@ -63,6 +70,7 @@ struct tail_file {
     uint64_t pushed_end; /* end offset of the last entry every output took */
     uint64_t *acked;     /* per output, under ack_lock */
     uint64_t size;
+    int64_t mtime_ns;      /* when last looked at by a scan */
     uint64_t flushed_seen; /* ps.flushed_partials already counted */
     unsigned long scan_gen;
     bool in_path, dirty, rotated, paused, skipping;
@@ -104,7 +112,8 @@ struct tail {
     size_t rbuf_size;
 
     int ifd, wake_fd;
-    char **wdirs; /* by watch descriptor */
+    struct tail_dir **wdirs;             /* by watch descriptor */
+    struct tail_dir *dirs[TAIL_BUCKETS]; /* by path */
     size_t nwdirs, nwatches;
     bool poll_mode;
     bool rescan;

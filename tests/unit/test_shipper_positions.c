@@ -170,6 +170,31 @@ static void test_unicode_paths(void)
     positions_cleanup(&p);
 }
 
+static void test_many(void)
+{
+    struct positions p;
+    positions_init(&p);
+    char path[64];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(path, sizeof(path), "/var/log/pods/p%d/c/0.log", i);
+        struct positions_entry e = {.path = path, .offset = (uint64_t)i};
+        CHECK_INT(positions_put(&p, &e), 0);
+    }
+    for (int i = 0; i < 3000; i += 2) {
+        snprintf(path, sizeof(path), "/var/log/pods/p%d/c/0.log", i);
+        positions_remove(&p, path);
+    }
+    CHECK_INT(p.n, 1500);
+    int ok = 0;
+    for (int i = 0; i < 3000; i++) {
+        snprintf(path, sizeof(path), "/var/log/pods/p%d/c/0.log", i);
+        struct positions_entry *e = positions_get(&p, path);
+        ok += (i % 2) ? (e && e->offset == (uint64_t)i) : (e == NULL);
+    }
+    CHECK_INT(ok, 3000);
+    positions_cleanup(&p);
+}
+
 static void test_format_empty(void)
 {
     struct positions p;
@@ -191,6 +216,7 @@ int main(void)
     test_promtail_file();
     test_corrupt();
     test_unicode_paths();
+    test_many();
     test_format_empty();
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
