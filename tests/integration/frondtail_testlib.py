@@ -66,6 +66,7 @@ class Config:
         self.positions_sync = "500ms"
         self.target_sync = "1s"
         self.extra = ""
+        self.more_clients = []  # further `clients:` entries (dicts with their own url)
 
     def write(self):
         client = dict(self.client)
@@ -82,6 +83,7 @@ class Config:
             "  sync_period: %s" % self.target_sync,
             "clients:",
             "  - " + json.dumps(client),
+        ] + ["  - " + json.dumps(c) for c in self.more_clients] + [
             "scrape_configs:",
             "  - job_name: pods",
             "    pipeline_stages:",

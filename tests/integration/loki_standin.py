@@ -171,7 +171,7 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 class LokiStandin:
-    def __init__(self, tmpdir=None, port=0, quiet=True, on_entries=None):
+    def __init__(self, tmpdir=None, port=0, quiet=True, on_entries=None, tls=None):
         self._own_tmp = tmpdir is None
         self.tmpdir = tmpdir or tempfile.mkdtemp(prefix="loki-standin-")
         pbdir = os.path.join(self.tmpdir, "loki_pb")
@@ -180,6 +180,7 @@ class LokiStandin:
         self.port = port
         self.quiet = quiet
         self.on_entries = on_entries
+        self.tls = tls                 # (certfile, keyfile): serve HTTPS
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self._entries = []        # (tenant, labels, ts_ns, line bytes), arrival order
@@ -196,6 +197,11 @@ class LokiStandin:
     def start(self):
         self._server = _Server(("127.0.0.1", self.port), self._handler_class())
         self.port = self._server.server_address[1]
+        if self.tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*self.tls)
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -233,7 +239,7 @@ class LokiStandin:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d%s" % (self.port, PUSH_PATH)
+        return "%s://127.0.0.1:%d%s" % ("https" if self.tls else "http", self.port, PUSH_PATH)
 
     # ---- scripting ----
 
