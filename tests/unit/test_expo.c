@@ -269,6 +269,66 @@ static void test_names(void)
     CHECK(!frond_expo_valid_label_name(""));
 }
 
+static void test_writers(void)
+{
+    struct frond_buf b;
+    frond_buf_init(&b, 1 << 16);
+    const struct frond_expo_label l[] = {{"path", "a\"b\\c\nd", 4, 7}, {"k", "v", 1, 1}};
+    const struct frond_expo_family counter = {"req_total", 9, FROND_COUNTER, "Help \"x\"", 8};
+    const struct frond_expo_family odd = {"odd", 3, FROND_COUNTER, NULL, 0};
+    const struct frond_expo_family info = {"b_info", 6, FROND_INFO, "", 0};
+    const struct frond_expo_family hist = {"lat", 3, FROND_HISTOGRAM, "L", 1};
+
+    CHECK_INT(frond_expo_write_header(&b, FROND_EXPO_TEXT, &counter), 0);
+    CHECK_INT(frond_expo_write_sample(&b, FROND_EXPO_TEXT, &counter, l, 2, 3), 0);
+    CHECK_INT(frond_expo_write_sample(&b, FROND_EXPO_TEXT, &odd, NULL, 0, 1), 0);
+    CHECK_INT(frond_expo_write_header(&b, FROND_EXPO_TEXT, &info), 0);
+    CHECK_INT(frond_expo_write_end(&b, FROND_EXPO_TEXT), 0);
+    CHECK_STR(frond_buf_cstr(&b), "# HELP req_total Help \"x\"\n"
+                                  "# TYPE req_total counter\n"
+                                  "req_total{path=\"a\\\"b\\\\c\\nd\",k=\"v\"} 3\n"
+                                  "odd 1\n"
+                                  "# TYPE b_info gauge\n");
+    frond_buf_reset(&b);
+    CHECK_INT(frond_expo_write_header(&b, FROND_EXPO_OPENMETRICS, &counter), 0);
+    CHECK_INT(frond_expo_write_sample(&b, FROND_EXPO_OPENMETRICS, &counter, l + 1, 1, 3), 0);
+    CHECK_INT(frond_expo_write_sample(&b, FROND_EXPO_OPENMETRICS, &odd, NULL, 0, 1), 0);
+    CHECK_INT(frond_expo_write_header(&b, FROND_EXPO_OPENMETRICS, &info), 0);
+    CHECK_INT(frond_expo_write_sample(&b, FROND_EXPO_OPENMETRICS, &info, l + 1, 1, 1), 0);
+    const double bounds[] = {0.25, 1, 1e20};
+    const double cum[] = {1, 2, 3};
+    CHECK_INT(frond_expo_write_histogram(&b, FROND_EXPO_OPENMETRICS, &hist, NULL, 0, bounds, cum, 3,
+                                         2.5, 4),
+              0);
+    CHECK_INT(frond_expo_write_end(&b, FROND_EXPO_OPENMETRICS), 0);
+    CHECK_STR(frond_buf_cstr(&b), "# HELP req Help \\\"x\\\"\n"
+                                  "# TYPE req counter\n"
+                                  "req_total{k=\"v\"} 3\n"
+                                  "odd_total 1\n"
+                                  "# TYPE b info\n"
+                                  "b_info{k=\"v\"} 1\n"
+                                  "lat_bucket{le=\"0.25\"} 1\n"
+                                  "lat_bucket{le=\"1.0\"} 2\n"
+                                  "lat_bucket{le=\"1e+20\"} 3\n"
+                                  "lat_bucket{le=\"+Inf\"} 4\n"
+                                  "lat_sum 2.5\n"
+                                  "lat_count 4\n"
+                                  "# EOF\n");
+    frond_buf_cleanup(&b);
+
+    /* A line that fits the cap exactly, though its worst case does not: written. */
+    const struct frond_expo_family g = {"a", 1, FROND_GAUGE, NULL, 0};
+    const struct frond_expo_label q[] = {{"l", "\"", 1, 1}};
+    frond_buf_init(&b, 12);
+    CHECK_INT(frond_expo_write_sample(&b, FROND_EXPO_TEXT, &g, q, 1, 1), 0);
+    CHECK_STR(frond_buf_cstr(&b), "a{l=\"\\\"\"} 1\n");
+    frond_buf_cleanup(&b);
+    frond_buf_init(&b, 11);
+    CHECK_INT(frond_expo_write_sample(&b, FROND_EXPO_TEXT, &g, q, 1, 1), -ENOSPC);
+    CHECK_INT(b.len, 0);
+    frond_buf_cleanup(&b);
+}
+
 int main(void)
 {
     test_negotiate();
@@ -277,5 +337,6 @@ int main(void)
     test_values();
     test_values_roundtrip();
     test_names();
+    test_writers();
     return check_done("test_expo");
 }
