@@ -1,5 +1,5 @@
 /*
- * Fuzz target for what frondtail does with Loki's answers (shipper/push.c):
+ * Fuzz target for what frondtail does with Loki's answers (shipper/push_policy.c):
  * the verdict, the Retry-After parser (delta-seconds and HTTP-dates, via
  * curl_getdate), the drop-reason matcher and the first-line extractor.
  * Input layout: two bytes of HTTP status (big-endian, 0 = no response),
@@ -8,8 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../shipper/batch.c"
-#include "../../shipper/push.c"
+#include "../../shipper/push_policy.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -125,6 +125,8 @@ def test_verdicts(h):
             raise TestFailure("no retry counted for %s" % code)
     if metric_sum(m, "frondtail_request_duration_seconds_count", status_code="400") < 1:
         raise TestFailure("request duration not observed for 400")
+    # The exposition with every output-side family populated must satisfy promtool.
+    frondtest.promtool_check_metrics(frondtest.http(cfg.base + "/metrics").text)
     frondtest.wait_until(lambda: "entry too far behind" in p.log(), 10,
                          what="Loki's error logged")
 

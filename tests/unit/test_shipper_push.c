@@ -1,5 +1,5 @@
 /*
- * Unit tests for shipper/push.c: the verdict table, backoff bounds and
+ * Unit tests for shipper/push.c and push_policy.c: the verdict table, backoff bounds and
  * jitter, Retry-After parsing (delta-seconds and HTTP-date), drop reasons,
  * and the queue end to end against a scripted HTTP server running in a
  * thread of this test: acks only after 2xx (with the max offset per
@@ -16,6 +16,7 @@
 
 #include "../../shipper/batch.c"
 #include "../../shipper/push.c"
+#include "../../shipper/push_policy.c"
 #include "check.h"
 
 /* ---- pure helpers ---- */
