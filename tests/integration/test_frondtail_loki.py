@@ -8,7 +8,8 @@
 - test_verdicts: 429 with Retry-After is honoured (the retry waits longer
   than the backoff's max), 500 is retried, 400 drops the batch and counts
   it by reason (and its lines never come back), 401/404 are retried and
-  logged with Loki's error text.
+  logged with Loki's error text; a dropped connection and an answer slower
+  than the client's timeout are retried; promtool accepts the exposition.
 """
 
 import os
@@ -95,6 +96,7 @@ def test_verdicts(h):
     root = h.path("pods")
     path = pod_log(root, "ns", "verdicts", "app")
     cfg = Config(h, loki.url, root + "/*/*/*.log")
+    cfg.client["timeout"] = "2s"
     # 429 (wait 2 s, longer than max_period 1 s), then 500, then accepted.
     loki.script(loki_429(2), loki_500())
     p = start(h, cfg)
@@ -137,11 +139,21 @@ def test_verdicts(h):
     for text in ("no org id", "404 page not found"):
         if text not in p.log():
             raise TestFailure("Loki's %r not logged" % text)
+
+    # A dropped connection and an answer slower than the client's timeout:
+    # both are transport errors, retried.
+    loki.script(Reply(drop=True), Reply(500, delay=3.5))
+    e = write_lines(path, "e", 25, 5)
+    wait_delivered(loki, e, 60)
+    if "drop" not in loki.statuses():
+        raise TestFailure("the scripted hang-up never happened: %s" % loki.statuses())
+    if metric_sum(metrics(cfg), "frondtail_batch_retries_total", status_code="-1") < 1:
+        raise TestFailure("no retry counted for the timeout")
     got = ids_of(loki.entries())
     if any(i in got for i in b):
         raise TestFailure("dropped lines arrived after all")
-    if sorted(got) != sorted(a + c):
-        raise TestFailure("entries %s, want %s" % (got, a + c))
+    if sorted(got) != sorted(a + c + e):
+        raise TestFailure("entries %s, want %s" % (got, a + c + e))
     p.stop()
 
     # The dropped batch was acked: a restart does not send it again.
@@ -150,8 +162,8 @@ def test_verdicts(h):
     d = write_lines(path, "d", 30, 5)
     wait_delivered(loki, d, 60)
     again = ids_of(loki.entries())
-    if any(i in again for i in b) or len(again) != len(a + c + d):
-        raise TestFailure("after restart: %d entries, want %d" % (len(again), len(a + c + d)))
+    if any(i in again for i in b) or len(again) != len(a + c + e + d):
+        raise TestFailure("after restart: %d entries, want %d" % (len(again), len(a + c + e + d)))
     if len(loki.requests) <= n:
         raise TestFailure("no request after restart")
     p.stop()
