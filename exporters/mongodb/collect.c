@@ -172,13 +172,13 @@ struct mongo_exporter *mongo_exporter_new(const mongoc_uri_t *uri, const struct 
         mongo_scrub(error.message, sizeof(error.message), e->secret);
         mongo_scrub(error.message, sizeof(error.message), e->secret_raw);
         frond_error("cannot create the MongoDB client pool", "err", error.message);
-        mongo_exporter_free(e);
+        (void)mongo_exporter_free(e);
         return NULL;
     }
     /* Error API 2 puts server error codes (76, 94, 13, ...) in the SERVER domain. */
     if (!mongoc_client_pool_set_error_api(e->pool, MONGOC_ERROR_API_VERSION_2)) {
         frond_error("cannot select libmongoc error API version 2");
-        mongo_exporter_free(e);
+        (void)mongo_exporter_free(e);
         return NULL;
     }
     /*
@@ -208,10 +208,10 @@ static struct timespec abs_monotonic(double t)
     return ts;
 }
 
-void mongo_exporter_free(struct mongo_exporter *e)
+bool mongo_exporter_free(struct mongo_exporter *e)
 {
     if (!e) {
-        return;
+        return true;
     }
     pthread_mutex_lock(&e->lock);
     /*
@@ -235,7 +235,7 @@ void mongo_exporter_free(struct mongo_exporter *e)
 
     if (left > 0) {
         frond_error("MongoDB requests still running at exit; not freeing the client pool");
-        return;
+        return false;
     }
     if (e->pool) {
         mongoc_client_pool_destroy(e->pool);
@@ -246,6 +246,7 @@ void mongo_exporter_free(struct mongo_exporter *e)
     pthread_cond_destroy(&e->cond);
     pthread_mutex_destroy(&e->lock);
     free(e);
+    return true;
 }
 
 /* ---- fetching (worker thread) ---- */

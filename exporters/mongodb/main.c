@@ -142,7 +142,10 @@ int main(int argc, char **argv)
 out:
     frond_http_stop(http);
     frond_registry_free(reg);
-    mongo_exporter_free(exp);
+    /* A fetch stuck past the socket timeout still uses libmongoc: leave it initialised. */
+    if (!mongo_exporter_free(exp)) {
+        mongoc_started = false;
+    }
     if (uri) {
         mongoc_uri_destroy(uri);
     }

@@ -208,8 +208,12 @@ struct mongo_exporter;
  * with a logged reason on failure. mongoc_init() must have been called.
  */
 struct mongo_exporter *mongo_exporter_new(const mongoc_uri_t *uri, const struct mongo_conn_opts *o);
-/* Wait for in-flight fetches (bounded by the socket timeout), free the pool. Accepts NULL. */
-void mongo_exporter_free(struct mongo_exporter *e);
+/*
+ * Wait for in-flight fetches (bounded by the socket timeout), free the
+ * pool. Accepts NULL. Returns false when a fetch was still running and the
+ * pool had to be left alone; mongoc_cleanup() must then not be called.
+ */
+bool mongo_exporter_free(struct mongo_exporter *e);
 /* The registry collector: ctx is a struct mongo_exporter. */
 int mongo_collect(struct frond_scrape *s, void *ctx);
 /*
