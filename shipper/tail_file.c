@@ -177,7 +177,8 @@ static void truncated(struct tail *t, struct tail_file *f, const char *why)
 void tail_file_refresh_fp(struct tail *t, struct tail_file *f)
 {
     (void)t;
-    if (f->fd < 0 || f->fp_len >= TAIL_FP_MAX) {
+    /* f->size is fresh from the last read or scan; an unchanged small file needs no syscall. */
+    if (f->fd < 0 || f->fp_len >= TAIL_FP_MAX || f->size <= f->fp_len) {
         return;
     }
     struct stat st;

@@ -288,6 +288,11 @@ static void walk_dir(struct walk *w, const char *dir, size_t ci, int depth)
         if (last && e->d_type == DT_DIR) {
             continue;
         }
+        if (!last && e->d_type == DT_DIR) {
+            /* No stat needed to descend into a real directory. */
+            walk_dir(w, path, ci + 1, depth + 1);
+            continue;
+        }
         visit(w, path, ci, depth);
     }
     closedir(d);
