@@ -20,7 +20,8 @@ import bson  # noqa: E402
 import replset  # noqa: E402
 from mongostandin import cursor_reply  # noqa: E402
 
-REPLY_SCENARIOS = ["healthy", "secondary_lag_45s", "primary_lost", "arbiter", "hidden_delayed",
+REPLY_SCENARIOS = ["healthy", "secondary_lag_45s", "primary_lost", "failover", "arbiter",
+                   "hidden_delayed",
                    "recovering", "unexpected_types"]
 
 

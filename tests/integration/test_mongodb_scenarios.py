@@ -176,6 +176,34 @@ def test_primary_lost(h):
     check(n == 1, "m0's exporter logged the outage %d times, want once:\n%s" % (n, logs[0]))
 
 
+def test_failover_keeps_label_sets(h):
+    """After a failover the state series keep their label sets; only values move."""
+    c = cluster()
+    c.scenario("healthy")
+    expect(c.ports[2], lambda m: eq(m, "mongodb_replset_member_state", 1, set="rs0",
+                                    member=c.names[0]))
+    _, before, _ = scrape(c.ports[2])
+    c.scenario("failover")
+
+    def chk(m):
+        eq(m, "mongodb_replset_member_state", 1, set="rs0", member=c.names[1])
+        eq(m, "mongodb_replset_member_state", 2, set="rs0", member=c.names[0])
+        eq(m, "mongodb_replset_member_state_name", 1, set="rs0", member=c.names[1],
+           mongodb_replset_member_state_name="PRIMARY")
+        eq(m, "mongodb_replset_term", 4, set="rs0")
+        eq(m, "mongodb_replset_member_replication_lag_seconds", 3, set="rs0", member=c.names[0])
+        eq(m, "mongodb_replset_member_replication_lag_seconds", 0, set="rs0", member=c.names[1])
+        eq(m, "mongodb_replset_last_election_timestamp_seconds", c.rs.members[1].election,
+           set="rs0")
+    r, after = expect(c.ports[2], chk, what="failover seen by m2")
+    promtool_check_metrics(r.text)
+    for name in ("mongodb_replset_member_state_name", "mongodb_replset_member_state",
+                 "mongodb_replset_member_health", "mongodb_replset_info"):
+        lb = sorted(sorted(l.items()) for l, _ in series(before, name))
+        la = sorted(sorted(l.items()) for l, _ in series(after, name))
+        check(lb == la, "%s label sets changed on failover:\n%r\n%r" % (name, lb, la))
+
+
 def test_arbiter(h):
     """An arbiter: no lag, no optime, no oplog queries; its own exporter still works."""
     c = cluster()
@@ -378,7 +406,8 @@ if __name__ == "__main__":
     code = 1
     try:
         frondtest.run_tests("mongodb-scenarios", [
-            test_healthy, test_secondary_lag_45s, test_primary_lost, test_arbiter,
+            test_healthy, test_secondary_lag_45s, test_primary_lost,
+            test_failover_keeps_label_sets, test_arbiter,
             test_hidden_delayed, test_recovering_startup2, test_standalone,
             test_unexpected_types, test_never_answers, test_not_listening,
             test_concurrent_scrapes, test_zz_exporters_exit_cleanly])

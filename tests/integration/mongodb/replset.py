@@ -516,6 +516,17 @@ def primary_lost(rs):
     rs.expect["lag"] = {m.name: None for m in rs.members}
 
 
+def failover(rs):
+    """m1 won an election in term 4 and is primary; m0 came back as a secondary."""
+    m0, m1, m2 = rs.members
+    rs.term = 4
+    m1.state, m0.state = 1, 2
+    m1.election, m0.election = rs.now - 20.0, None
+    m0.optime = m1.optime - 3.0
+    m2.optime = m1.optime - 1.0
+    rs.expect["lag"] = _lag_expect(rs)
+
+
 def arbiter(rs):
     """m2 is an arbiter: no optime, no oplog, no lag."""
     m = rs.members[2]
@@ -579,6 +590,7 @@ SCENARIOS = {
     "healthy": healthy,
     "secondary_lag_45s": secondary_lag_45s,
     "primary_lost": primary_lost,
+    "failover": failover,
     "arbiter": arbiter,
     "hidden_delayed": hidden_delayed,
     "recovering": recovering,
