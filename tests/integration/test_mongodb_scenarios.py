@@ -327,7 +327,8 @@ def test_never_answers(h):
     c.scenario("never_answers")
     for port in c.ports:
         r, m, dt = scrape(port, timeout_header=2)
-        check(dt < 2.0, "scrape took %.2fs with a 2 s scrape timeout" % dt)
+        # Deadline = 2 s - 0.5 s offset; the rest is slack for a loaded CI machine.
+        check(dt < 2.5, "scrape took %.2fs with a 2 s scrape timeout" % dt)
         eq(m, "mongodb_up", 0)
         promtool_check_metrics(r.text)
     # Without the header the exporter's own --mongodb.timeout (4 s) bounds it.
