@@ -287,10 +287,6 @@ static const struct num_metric overview_metrics[] = {
      "Unacknowledged messages in all queues (queue_totals.messages_unacknowledged)."},
 };
 
-/* Queue states as the management API reports them; a stateset needs a fixed list. */
-static const char *const queue_states[] = {"running", "flow",    "idle",   "minority",
-                                           "down",    "crashed", "stopped"};
-
 static bool num_value(const struct num_metric *m, const double *num, uint32_t have, double *out)
 {
     int slot = m->slot;
@@ -333,9 +329,10 @@ int rmq_emit_queues(struct frond_scrape *s, const struct rmq_store *st)
         "Queue properties: type (classic, quorum, stream), durable, applied policy, and the node "
         "hosting the queue or its leader. Always 1.");
     struct frond_family *state = frond_scrape_family(
-        s, "rabbitmq_queue_state", FROND_STATESET,
-        "Queue state reported by the broker (state); all 0 for a state this exporter does not "
-        "know.");
+        s, "rabbitmq_queue_state_info", FROND_INFO,
+        "Queue state reported by the broker (state: running, idle, down, crashed, stopped, "
+        "minority, ...); flow, a credit-flow pause that toggles many times a second under load, "
+        "is reported as running so the series only changes on real state changes. Always 1.");
     if (!info || !state) {
         return -ENOMEM;
     }
@@ -373,14 +370,16 @@ int rmq_emit_queues(struct frond_scrape *s, const struct rmq_store *st)
         if (rc) {
             return rc;
         }
+        /*
+         * One info sample per queue instead of a stateset: a stateset costs one
+         * line per possible state (half of all queue output at 10k queues), and
+         * the state only changes when something is wrong.
+         */
         const char *cur = rmq_store_str(st, q, RMQ_Q_STATE);
         if (cur) {
-            bool known = false;
-            for (size_t k = 0; k < FROND_ARRAY_SIZE(queue_states); k++) {
-                known = known || strcmp(cur, queue_states[k]) == 0;
-            }
-            rc = frond_scrape_stateset(s, state, 2, lb, queue_states,
-                                       FROND_ARRAY_SIZE(queue_states), known ? cur : NULL);
+            struct frond_label sl[3] = {
+                lb[0], lb[1], {"state", strcmp(cur, "flow") == 0 ? "running" : cur}};
+            rc = frond_scrape_samplev(s, state, 1, 3, sl);
             if (rc) {
                 return rc;
             }
@@ -592,10 +591,12 @@ static int collect_queues(struct scrape *sc, struct rmq_store *st)
             goto out;
         }
     }
-    if (!c->include_vhost.set && !c->exclude_vhost.set) {
-        rc = fetch_queue_pages(sc, "/api/queues", name_re, st);
-        goto out;
-    }
+    /*
+     * Page per vhost, always: RabbitMQ lists and sorts the whole collection
+     * for every page it serves, so a page of /api/queues/<vhost> costs the
+     * broker time in proportion to that vhost's queues, not the cluster's
+     * (measured on 10 x 1,000 queues: 0.05 s against 0.2 s per page).
+     */
     rc = fetch(sc, RMQ_EP_VHOSTS, "/api/vhosts?columns=name", RMQ_REPLY_VHOSTS, vhost_add, &vhosts,
                NULL);
     if (rc) {
@@ -705,9 +706,7 @@ int rmq_collector_register(struct rmq_collector *c, struct frond_registry *reg, 
         return -ENOMEM;
     }
     for (int e = 0; e < RMQ_EP_COUNT; e++) {
-        bool used = amqp_mode ? e == RMQ_EP_AMQP
-                              : e != RMQ_EP_AMQP && (e != RMQ_EP_VHOSTS || c->include_vhost.set ||
-                                                     c->exclude_vhost.set);
+        bool used = amqp_mode ? e == RMQ_EP_AMQP : e != RMQ_EP_AMQP;
         if (!used) {
             continue;
         }

@@ -160,11 +160,7 @@ static void test_full_mapping(void)
                   "durable=\"true\",policy=\"lim\",node=\"frond@localhost\"} 1");
     CHECK_LINE(t, "rabbitmq_queue_info{vhost=\"/\",queue=\"q1\",type=\"quorum\","
                   "durable=\"true\",policy=\"\",node=\"frond@localhost\"} 1");
-    CHECK_LINE(t,
-               "rabbitmq_queue_state{vhost=\"/\",queue=\"work\",rabbitmq_queue_state=\"running\"} "
-               "1");
-    CHECK_LINE(t, "rabbitmq_queue_state{vhost=\"/\",queue=\"work\",rabbitmq_queue_state=\"down\"} "
-                  "0");
+    CHECK_LINE(t, "rabbitmq_queue_state_info{vhost=\"/\",queue=\"work\",state=\"running\"} 1");
     /* Empty queue: no head timestamp; never published: no counters. Absent, not 0 or -1. */
     CHECK(!strstr(t, "rabbitmq_queue_head_message_timestamp_seconds{vhost=\"v1\""));
     CHECK(!strstr(t, "rabbitmq_queue_messages_published_total{vhost=\"v1\""));

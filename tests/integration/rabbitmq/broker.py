@@ -286,8 +286,8 @@ class Broker:
         except ValueError:
             return status, None
 
-    def api_ok(self, method, path, body=None):
-        st, js = self.api(method, path, body)
+    def api_ok(self, method, path, body=None, timeout=10.0):
+        st, js = self.api(method, path, body, timeout=timeout)
         if st >= 300:
             raise BrokerError("%s %s: HTTP %d %r" % (method, path, st, js))
         return js

@@ -30,7 +30,7 @@ from broker import Broker  # noqa: E402
 CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "amqp_client.py")
 B = None  # the shared broker
 QUEUE_FAMILIES = ("rabbitmq_queue_info", "rabbitmq_queue_messages", "rabbitmq_queue_consumers",
-                  "rabbitmq_queue_messages_ready", "rabbitmq_queue_state")
+                  "rabbitmq_queue_messages_ready", "rabbitmq_queue_state_info")
 
 
 def exporter_bin():
@@ -142,7 +142,7 @@ def test_exact_counts(h):
                                      node=B.nodename), 1),
         ("rabbitmq_queue_info", dict(q("tv1", "orders"), type="classic", durable="true",
                                      policy="", node=B.nodename), 1),
-        ("rabbitmq_queue_state", dict(q("tv1", "orders"), rabbitmq_queue_state="running"), 1),
+        ("rabbitmq_queue_state_info", dict(q("tv1", "orders"), state="running"), 1),
         ("rabbitmq_cluster_nodes", {}, 1),
         ("rabbitmq_cluster_nodes_running", {}, 1),
         ("rabbitmq_cluster_queues", {}, 5),
