@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 # The LogQL lint uses Grafana's own grammar from the npm registry.
 npm ci --prefix tests/lint --no-audit --no-fund --loglevel=error >/dev/null
+npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error >/dev/null
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$(nproc)"
 exec ctest --preset dev "$@"
