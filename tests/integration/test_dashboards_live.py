@@ -27,6 +27,8 @@ stand-in. All of alerts/*.rules.yml is loaded. Then:
    panels and names that only exist after such events return series too.
 """
 
+import glob
+import json
 import os
 import re
 import sys
@@ -52,16 +54,16 @@ from loki_standin import LokiStandin, loki_400, loki_500  # noqa: E402
 from replset import ReplicaSet  # noqa: E402
 from usagefix import UsageDB, start_exporter  # noqa: E402
 
-# Dashboard variables for the live queries. $__rate_interval is what Grafana
-# computes for a 1 s scrape interval with room to spare.
-LIVE_VARS = {"job": ".+", "instance": ".+", "set": ".+", "vhost": ".+", "namespace": ".+",
-             "service": "palmdao", "__rate_interval": "20s", "__auto": "20s",
-             "__interval": "5s", "__range": "5m"}
+# Grafana's own variables for the live queries ($__rate_interval as Grafana
+# computes it for a 1 s scrape interval, with room to spare), and the values
+# of the variables over cAdvisor/kube-state-metrics, which are not running.
+LIVE_VARS = {"namespace": ".*", "service": "palmdao", "__rate_interval": "20s",
+             "__auto": "20s", "__interval": "5s", "__range": "5m"}
 EVAL_SECONDS = 65          # > the shortest for: (1m), so a wrongly true alert would fire
 QUEUE = "palmdao.tasks"    # named after the service, as the services dashboard expects
 
 
-def substitute(expr, values=LIVE_VARS):
+def substitute(expr, values):
     def repl(m):
         name = (m.group(1) or m.group(2)).split(":")[0]
         if name not in values:
@@ -110,6 +112,34 @@ class RulesPrometheus(frondtest.Prometheus):
             "--web.listen-address=127.0.0.1:%d" % self.port, "--log.level=warn"])
         wait_until(lambda: http(self.url + "/-/ready", timeout=1).status == 200, 30,
                    what="prometheus ready")
+
+
+def label_values(prom, expr, label):
+    return sorted({r["metric"][label] for r in prom.query(expr) if r["metric"].get(label)})
+
+
+def resolve_variables(prom, dash, cat, name):
+    """Values for a dashboard's variables as Grafana would fill them with "All" selected:
+    each query variable's label_values(), in order, as a regex-escaped (a|b|c). Variables
+    over cAdvisor/kube-state-metrics (not running here) get the services test's values."""
+    values = {k: v for k, v in LIVE_VARS.items() if k.startswith("__")}
+    for v in (dash.get("templating") or {}).get("list", []):
+        if v.get("type") != "query":
+            continue
+        q = v["query"]["query"] if isinstance(v["query"], dict) else v["query"]
+        m = re.match(r"^\s*label_values\((.*),\s*([a-zA-Z_]\w*)\s*\)\s*$", q)
+        if not m:
+            raise TestFailure("%s: variable %s: not a label_values() query" % (name, v["name"]))
+        expr, label = m.groups()
+        if any(cat.known(n) and not cat.live(n) for n in catalog.metric_names(expr)):
+            values[v["name"]] = LIVE_VARS[v["name"]]
+            continue
+        expr = substitute(expr, values)
+        got = wait_until(lambda: label_values(prom, expr, label), 30, interval=0.5,
+                         what="%s: values of variable %s (%s)" % (name, v["name"], q))
+        values[v["name"]] = "(%s)" % "|".join(re.escape(x).replace("\\", "\\\\")
+                                              for x in got)
+    return values
 
 
 def wait_all(prom, items, timeout, what):
@@ -279,18 +309,28 @@ def test_dashboards_and_rules_live(h):
         raise TestFailure("names in dashboards/metrics.yml not exposed:\n  " +
                           "\n  ".join(sorted(missing)))
 
-    # 2. Dashboard queries (not the cAdvisor/kube-state-metrics ones; not the
-    #    ones that need an event, checked in step 5).
+    # 2. Dashboard queries, with each dashboard's variables resolved the way
+    #    Grafana does it (not the cAdvisor/kube-state-metrics ones; the ones
+    #    that need an event are checked in step 5).
     event_items, panel_items = {}, {}
-    for where, kind, expr in check_queries.dashboard_queries():
-        if kind != "promql":
-            continue
-        names = catalog.metric_names(expr)
-        if any(cat.known(n) and not cat.live(n) for n in names):
-            continue
-        target_dict = event_items if any(cat.base(n) in cat.event for n in names) \
-            else panel_items
-        target_dict[where] = substitute(expr)
+    for path in sorted(glob.glob(os.path.join(ROOT, "dashboards", "*.json"))):
+        with open(path) as f:
+            dash = json.load(f)
+        name = os.path.basename(path)
+        values = resolve_variables(prom, dash, cat, name)
+        for p in check_queries.walk(dash.get("panels")):
+            pkind = (p.get("datasource") or {}).get("type", "prometheus")
+            for tg in p.get("targets") or []:
+                if (tg.get("datasource") or {}).get("type", pkind) != "prometheus":
+                    continue
+                expr = tg["expr"]
+                names = catalog.metric_names(expr)
+                if any(cat.known(n) and not cat.live(n) for n in names):
+                    continue
+                dest = event_items if any(cat.base(n) in cat.event for n in names) \
+                    else panel_items
+                dest["%s panel %r %s" % (name, p.get("title"), tg.get("refId"))] = \
+                    substitute(expr, values)
     # The check can fail: a selector that matches nothing returns nothing.
     if prom.query('mongodb_up{job="no-such-job"}'):
         raise TestFailure("a query for a job that does not exist returned series")
