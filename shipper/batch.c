@@ -57,6 +57,7 @@ void batch_reset(struct batch *b)
     b->cost = 0;
     b->first_mono = 0;
     b->last_stream = 0;
+    b->last_source = 0;
     b->next = NULL;
     if (b->stream_slots) {
         memset(b->stream_slots, 0, b->stream_slots_cap * sizeof(*b->stream_slots));
@@ -244,12 +245,20 @@ static int find_stream(struct batch *b, uint32_t tenant, const char *labels, siz
 
 static int note_source(struct batch *b, uint64_t id, uint64_t end_offset)
 {
+    /* A reader hands over runs of lines from one file: check the last source first. */
+    if (b->nsources && b->sources[b->last_source].id == id) {
+        if (end_offset > b->sources[b->last_source].end_offset) {
+            b->sources[b->last_source].end_offset = end_offset;
+        }
+        return 0;
+    }
     uint64_t h = hash_u64(id);
     size_t mask = b->source_slots_cap - 1;
     if (b->source_slots_cap) {
         for (size_t j = h & mask; b->source_slots[j]; j = (j + 1) & mask) {
             struct batch_source *src = &b->sources[b->source_slots[j] - 1];
             if (src->id == id) {
+                b->last_source = b->source_slots[j] - 1;
                 if (end_offset > src->end_offset) {
                     src->end_offset = end_offset;
                 }
@@ -273,7 +282,7 @@ static int note_source(struct batch *b, uint64_t id, uint64_t end_offset)
         j = (j + 1) & mask;
     }
     b->source_slots[j] = (uint32_t)(b->nsources + 1);
-    b->nsources++;
+    b->last_source = (uint32_t)b->nsources++;
     return 0;
 }
 

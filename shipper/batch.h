@@ -72,6 +72,7 @@ struct batch {
     struct batch_tenant *tenants;
     size_t ntenants, tenants_cap;
     uint32_t last_stream; /* fast path: consecutive entries usually share a stream */
+    uint32_t last_source; /* and a source */
     size_t line_bytes;    /* sum of line lengths: what batchsize limits */
     size_t cost;          /* sum of batch_entry_cost(): what the backlog bound counts */
     double first_mono;    /* monotonic time of the first entry: batchwait runs from here */

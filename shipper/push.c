@@ -314,7 +314,8 @@ int ship_queue_push(struct ship_queue *q, const struct ship_entry *e)
     if (q->open->nentries == 0) {
         wake = true;
     }
-    rc = batch_add(q->open, e, q->cfg->tenant_id, frond_now_monotonic());
+    /* Only a batch's first entry needs the clock (batchwait runs from it). */
+    rc = batch_add(q->open, e, q->cfg->tenant_id, wake ? frond_now_monotonic() : 0);
     if (rc) {
         /* Out of memory is transient from the reader's point of view: it will try again. */
         rc = -EAGAIN;
