@@ -18,6 +18,7 @@ Usage:
 
 Also usable from shell scripts: `python3 broker.py start DIR` prints
 `key=value` lines (ports, pids) and leaves the node running;
+`python3 broker.py ctl DIR ARGS...` runs rabbitmqctl against it;
 `python3 broker.py stop DIR` stops it again.
 """
 
@@ -323,10 +324,14 @@ class Broker:
 
 
 def _main(argv):
-    if len(argv) < 3 or argv[1] not in ("start", "stop"):
-        sys.stderr.write("usage: broker.py start|stop DIR\n")
+    if len(argv) < 3 or argv[1] not in ("start", "stop", "ctl"):
+        sys.stderr.write("usage: broker.py start|stop DIR | broker.py ctl DIR ARGS...\n")
         return 2
     b = Broker(argv[2])
+    if argv[1] == "ctl":
+        # rabbitmqctl with this node's private environment (cookie, epmd port).
+        sys.stdout.write(b.ctl(*argv[3:], check=False))
+        return 0
     if argv[1] == "start":
         b.start()
         for k, v in sorted(b.ports.items()):
