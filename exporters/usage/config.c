@@ -416,8 +416,14 @@ static int load_server(struct loader *L, const struct frond_yaml_node *key,
     /* Checked now so a typo fails --check-config; the message never echoes the URI. */
     uri = mongoc_uri_new_with_error(s->uri, &berr);
     if (!uri) {
+        /*
+         * libmongoc's reason names the part that is wrong; it is shown only
+         * when it cannot carry userinfo (no '@', no part of the URI itself).
+         */
+        bool safe = !strchr(berr.message, '@') && !strstr(berr.message, "://");
         rc = frond_yaml_error(doc, u ? u : (uf ? uf : ue), L->err, L->errlen,
-                              "server \"%s\": invalid MongoDB URI", s->name);
+                              "server \"%s\": invalid MongoDB URI%s%s", s->name,
+                              safe && berr.message[0] ? ": " : "", safe ? berr.message : "");
         goto out;
     }
 out:

@@ -333,6 +333,37 @@ metrics:
     p.stop()
 
 
+def test_palm_example(h):
+    """The shipped Palm example config, against Palm-shaped data: every metric comes out."""
+    from palm_standin import PalmDB
+    db = PalmDB().start()
+    h.on_cleanup(db.stop)
+    with open(os.path.join(frondtest.SOURCE_DIR, "exporters", "usage", "examples",
+                           "palm.yml")) as f:
+        cfg = f.read()
+    p, url = start_exporter(h, cfg, env={"PALM_MONGODB_URI": db.uri})
+    wait_until(lambda: frondtest.http(url + "/-/ready", timeout=2).status == 200, 15,
+               what="every query ran once (ready)")
+    text, m = scrape(url)
+    want = [
+        ("palm_users", {}, 15230),
+        ("palm_active_users_24h", {}, 2310),
+        ("palm_active_users_7d", {}, 6904),
+        ("palm_active_users_30d", {}, 9871),
+        ("palm_discord_verified_accounts", {}, 6120),
+        ("palm_dao_proposals", {"status": "passed"}, 143),
+        ("palm_validations_last_hour", {"result": "invalid"}, 41),
+        ("palm_validations_total", {"result": "valid"}, 2104577),
+    ]
+    for name, labels, v in want:
+        check(sample(m, name, **labels) == v, "%s%r = %r, want %r" % (
+            name, labels, sample(m, name, **labels), v))
+    check("# TYPE palm_validations_total counter" in text, "counter type")
+    check(sample(m, "usage_up") == 1, "usage_up")
+    promtool_check_metrics(text)
+    p.stop()
+
+
 if __name__ == "__main__":
     frondtest.run_tests("usage", [
         test_commands_and_values,
@@ -340,4 +371,5 @@ if __name__ == "__main__":
         test_timeout_isolated,
         test_server_down,
         test_reload,
+        test_palm_example,
     ])
