@@ -43,6 +43,7 @@ void positions_cleanup(struct positions *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         free(p->e[i].path);
+        free(p->e[i].cursor);
     }
     free(p->e);
     free(p->filename);
@@ -102,21 +103,32 @@ struct positions_entry *positions_get(struct positions *p, const char *path)
 
 int positions_put(struct positions *p, const struct positions_entry *e)
 {
+    char *cursor = NULL;
+    if (e->cursor) {
+        cursor = strdup(e->cursor);
+        if (!cursor) {
+            return -ENOMEM;
+        }
+    }
     struct positions_entry *cur = positions_get(p, e->path);
     if (cur) {
         char *path = cur->path;
         if (cur->offset != e->offset || cur->has_id != e->has_id || cur->dev != e->dev ||
-            cur->ino != e->ino || cur->fp_len != e->fp_len || cur->fp != e->fp) {
+            cur->ino != e->ino || cur->fp_len != e->fp_len || cur->fp != e->fp ||
+            !cur->cursor != !cursor || (cursor && strcmp(cur->cursor, cursor) != 0)) {
             p->dirty = true;
         }
+        free(cur->cursor);
         *cur = *e;
         cur->path = path;
+        cur->cursor = cursor;
         return 0;
     }
     if (p->n == p->cap) {
         size_t ncap = p->cap ? p->cap * 2 : 16;
         struct positions_entry *ne = realloc(p->e, ncap * sizeof(*ne));
         if (!ne) {
+            free(cursor);
             return -ENOMEM;
         }
         p->e = ne;
@@ -124,10 +136,12 @@ int positions_put(struct positions *p, const struct positions_entry *e)
     }
     char *path = strdup(e->path);
     if (!path) {
+        free(cursor);
         return -ENOMEM;
     }
     p->e[p->n] = *e;
     p->e[p->n].path = path;
+    p->e[p->n].cursor = cursor;
     p->n++;
     p->dirty = true;
     if (p->bucket && p->nbuckets >= p->cap * 2) {
@@ -147,6 +161,7 @@ void positions_remove(struct positions *p, const char *path)
         return;
     }
     free(cur->path);
+    free(cur->cursor);
     *cur = p->e[--p->n];
     p->dirty = true;
     reindex(p);
@@ -270,9 +285,13 @@ int positions_parse(struct positions *p, const char *text, size_t len)
                 goto out;
             }
             bool is_id = strncmp(k->value, POSITIONS_ID_PREFIX, strlen(POSITIONS_ID_PREFIX)) == 0;
+            bool is_cursor =
+                strncmp(k->value, "journal-", 8) == 0 || strncmp(k->value, "cursor-", 7) == 0;
             if (pass == 0 && !is_id) {
                 struct positions_entry e = {.path = k->value};
-                if (!*k->value || parse_u64(v->value, &e.offset)) {
+                if (is_cursor) {
+                    e.cursor = v->value;
+                } else if (!*k->value || parse_u64(v->value, &e.offset)) {
                     goto out;
                 }
                 rc = positions_put(p, &e);
@@ -367,8 +386,10 @@ int positions_load(struct positions *p, const char *filename, bool *set_aside)
     if (len == 0 || positions_parse(p, text ? text : "", len) != 0) {
         for (size_t i = 0; i < p->n; i++) {
             free(p->e[i].path);
+            free(p->e[i].cursor);
         }
         p->n = 0;
+        reindex(p);
         char aside[4096];
         snprintf(aside, sizeof(aside), "%s.corrupt-%lld", filename, (long long)time(NULL));
         if (rename(filename, aside) != 0) {
@@ -475,10 +496,16 @@ static int put_pair(struct frond_buf *b, const char *prefix, const char *path, c
     }
     if (!rc) {
         if (key.len > 1000) {
-            rc = frond_buf_printf(b, "  ? %.*s\n  : \"%s\"\n", (int)key.len, key.data, value);
+            rc = frond_buf_printf(b, "  ? %.*s\n  : ", (int)key.len, key.data);
         } else {
-            rc = frond_buf_printf(b, "  %.*s: \"%s\"\n", (int)key.len, key.data, value);
+            rc = frond_buf_printf(b, "  %.*s: ", (int)key.len, key.data);
         }
+    }
+    if (!rc) {
+        rc = put_quoted(b, value);
+    }
+    if (!rc) {
+        rc = frond_buf_putc(b, '\n');
     }
     frond_buf_cleanup(&key);
     return rc;
@@ -493,7 +520,11 @@ char *positions_format(const struct positions *p, size_t *len)
         const struct positions_entry *e = &p->e[i];
         char v[128];
         snprintf(v, sizeof(v), "%" PRIu64, e->offset);
-        rc = put_pair(&b, "", e->path, v);
+        size_t mark = b.len;
+        rc = put_pair(&b, "", e->path, e->cursor ? e->cursor : v);
+        if (rc == -EILSEQ) {
+            b.len = mark;
+        }
         if (rc == -EILSEQ) {
             /* Not representable in YAML: this file will be read again from 0 after a restart. */
             rc = 0;

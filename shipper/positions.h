@@ -11,6 +11,8 @@
  *
  * The `frondtail-id:` keys carry the file identity (device, inode and a
  * hash of the first bytes) that rotation and inode-reuse detection need.
+ * promtail's journal cursors (`journal-<job>: <cursor>`, `cursor-...`) are
+ * kept unchanged, so a migrated file is not mistaken for a corrupt one.
  * promtail keeps only one `positions` map and parses values lazily by path,
  * so these extra keys are read as positions of files that do not exist and
  * are cleaned away by promtail; nothing breaks in either direction.
@@ -42,6 +44,7 @@ struct positions_entry {
     uint64_t ino;
     uint32_t fp_len; /* bytes hashed, 0 = empty file */
     uint64_t fp;     /* FNV-1a 64 of the first fp_len bytes */
+    char *cursor;    /* promtail journal cursor ("journal-<job>" keys), kept as is; else NULL */
 };
 
 struct positions {

@@ -469,7 +469,9 @@ static void update_positions(struct tail *t)
     for (size_t i = 0; i < t->pos->n;) {
         struct stat st;
         const char *p = t->pos->e[i].path;
-        if (!tail_path_lookup(t, p) && stat(p, &st) != 0 && errno == ENOENT) {
+        /* Journal cursors from a promtail file are not files: keep them. */
+        if (!t->pos->e[i].cursor && !tail_path_lookup(t, p) && stat(p, &st) != 0 &&
+            errno == ENOENT) {
             positions_remove(t->pos, p);
             continue;
         }

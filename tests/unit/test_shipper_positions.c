@@ -93,8 +93,16 @@ static void test_promtail_file(void)
     struct positions p;
     bool aside = true;
     CHECK_INT(positions_load(&p, file, &aside), 0);
-    /* The journal cursor is not a number: the whole file is set aside, like a corrupt one. */
-    CHECK(aside);
+    /* promtail's journal cursor is kept as it is, and written back unchanged. */
+    CHECK(!aside);
+    CHECK_INT(p.n, 3);
+    struct positions_entry *j = positions_get(&p, "journal-default");
+    CHECK(j && j->cursor && strcmp(j->cursor, "s=abc;i=1") == 0);
+    CHECK_INT(positions_save(&p), 0);
+    positions_cleanup(&p);
+    CHECK_INT(positions_load(&p, file, &aside), 0);
+    j = positions_get(&p, "journal-default");
+    CHECK(j && j->cursor && strcmp(j->cursor, "s=abc;i=1") == 0);
     positions_cleanup(&p);
     write_file(file, "positions:\n  /var/log/a.log: \"4096\"\n  /var/log/b.log: \"0\"\n");
     CHECK_INT(positions_load(&p, file, &aside), 0);
