@@ -177,6 +177,7 @@ struct reply {
     const char *retry_after; /* NULL: none */
     const char *body;
     bool hang_up; /* close the connection without answering */
+    bool stall;   /* never answer (until the server stops) */
 };
 
 struct server {
@@ -190,6 +191,7 @@ struct server {
     double times[64];
     size_t entries[64];
     char tenant[64];
+    char tenants[8][64]; /* X-Scope-OrgID of the first requests */
     char user_agent[64];
     char content_type[64];
     char authorization[128];
@@ -281,6 +283,9 @@ static bool serve_request(struct server *s, int c)
         s->entries[i] = entries;
     }
     header_value(head, "X-Scope-OrgID:", s->tenant, sizeof(s->tenant));
+    if (i < FROND_ARRAY_SIZE(s->tenants)) {
+        snprintf(s->tenants[i], sizeof(s->tenants[i]), "%s", s->tenant);
+    }
     header_value(head, "User-Agent:", s->user_agent, sizeof(s->user_agent));
     header_value(head, "Content-Type:", s->content_type, sizeof(s->content_type));
     header_value(head, "Authorization:", s->authorization, sizeof(s->authorization));
@@ -289,6 +294,9 @@ static bool serve_request(struct server *s, int c)
     pthread_mutex_unlock(&s->mu);
     if (r->hang_up) {
         return false;
+    }
+    while (r->stall && !atomic_load(&s->quit)) {
+        usleep(10000);
     }
     char resp[1024];
     const char *b = r->body ? r->body : "";
@@ -463,7 +471,7 @@ static int push_line(struct ship_queue *q, uint64_t src, uint64_t off, const cha
 
 static void test_queue_acks_and_headers(void)
 {
-    static const struct reply ok[] = {{204, NULL, NULL, false}};
+    static const struct reply ok[] = {{204, NULL, NULL, false, false}};
     struct fixture f;
     fixture_start(&f, ok, 1);
     f.cfg.tenant_id = "tenant-1";
@@ -496,7 +504,7 @@ static void test_queue_acks_and_headers(void)
 
 static void test_queue_batchwait(void)
 {
-    static const struct reply ok[] = {{204, NULL, NULL, false}};
+    static const struct reply ok[] = {{204, NULL, NULL, false, false}};
     struct fixture f;
     fixture_start(&f, ok, 1);
     f.cfg.batchwait = 0.2;
@@ -518,7 +526,7 @@ static void test_queue_batchwait(void)
 
 static void test_queue_batchsize(void)
 {
-    static const struct reply ok[] = {{204, NULL, NULL, false}};
+    static const struct reply ok[] = {{204, NULL, NULL, false, false}};
     struct fixture f;
     fixture_start(&f, ok, 1);
     f.cfg.batchsize = 100;
@@ -555,7 +563,7 @@ static void test_queue_batchsize(void)
 
 static void test_queue_backlog_bound(void)
 {
-    static const struct reply fail[] = {{500, NULL, "down", false}};
+    static const struct reply fail[] = {{500, NULL, "down", false, false}};
     struct fixture f;
     fixture_start(&f, fail, 1);
     f.cfg.max_backlog_bytes = 200;
@@ -583,7 +591,7 @@ static void test_queue_backlog_bound(void)
 static void test_queue_ready_depth(void)
 {
     /* Loki answers 500 forever: batches pile up only to the ready limit. */
-    static const struct reply fail[] = {{500, NULL, "down", false}};
+    static const struct reply fail[] = {{500, NULL, "down", false, false}};
     struct fixture f;
     fixture_start(&f, fail, 1);
     f.cfg.batchsize = 100;
@@ -606,10 +614,10 @@ static void test_queue_ready_depth(void)
 static void test_queue_retry_then_ok(void)
 {
     static const struct reply script[] = {
-        {500, NULL, "boom", false},
-        {0, NULL, NULL, true},
-        {503, NULL, "busy", false},
-        {204, NULL, NULL, false},
+        {500, NULL, "boom", false, false},
+        {0, NULL, NULL, true, false},
+        {503, NULL, "busy", false, false},
+        {204, NULL, NULL, false, false},
     };
     struct fixture f;
     fixture_start(&f, script, FROND_ARRAY_SIZE(script));
@@ -626,8 +634,8 @@ static void test_queue_retry_then_ok(void)
 static void test_queue_400_dropped_and_acked(void)
 {
     static const struct reply script[] = {
-        {400, NULL, "entry out of order\nsecond line", false},
-        {204, NULL, NULL, false},
+        {400, NULL, "entry out of order\nsecond line", false, false},
+        {204, NULL, NULL, false, false},
     };
     struct fixture f;
     fixture_start(&f, script, FROND_ARRAY_SIZE(script));
@@ -643,7 +651,7 @@ static void test_queue_400_dropped_and_acked(void)
 
 static void test_queue_max_retries(void)
 {
-    static const struct reply fail[] = {{500, NULL, "down", false}};
+    static const struct reply fail[] = {{500, NULL, "down", false, false}};
     struct fixture f;
     fixture_start(&f, fail, 1);
     f.cfg.batchwait = 0.01;
@@ -660,10 +668,10 @@ static void test_queue_max_retries(void)
 static void test_queue_operator_error_retried(void)
 {
     static const struct reply script[] = {
-        {401, NULL, "no auth", false},
-        {404, NULL, "not found", false},
-        {413, NULL, "too big", false},
-        {204, NULL, NULL, false},
+        {401, NULL, "no auth", false, false},
+        {404, NULL, "not found", false, false},
+        {413, NULL, "too big", false, false},
+        {204, NULL, NULL, false, false},
     };
     struct fixture f;
     fixture_start(&f, script, FROND_ARRAY_SIZE(script));
@@ -681,8 +689,8 @@ static void test_queue_operator_error_retried(void)
 static void test_queue_retry_after(void)
 {
     static const struct reply script[] = {
-        {429, "1", "slow down", false},
-        {204, NULL, NULL, false},
+        {429, "1", "slow down", false, false},
+        {204, NULL, NULL, false, false},
     };
     struct fixture f;
     fixture_start(&f, script, FROND_ARRAY_SIZE(script));
@@ -695,6 +703,57 @@ static void test_queue_retry_after(void)
     /* backoff_max is 0.05 s, so only Retry-After explains a one-second gap. */
     CHECK(f.srv.times[1] - f.srv.times[0] >= 0.95);
     ship_queue_stop(q, frond_now_monotonic() + 5);
+    fixture_stop(&f);
+}
+
+static void test_queue_tenants(void)
+{
+    static const struct reply script[] = {
+        {204, NULL, NULL, false, false},
+        {500, NULL, "second tenant fails once", false, false},
+        {204, NULL, NULL, false, false},
+    };
+    struct fixture f;
+    fixture_start(&f, script, FROND_ARRAY_SIZE(script));
+    f.cfg.tenant_id = "base";
+    struct ship_queue *q = ship_queue_new(&f.cfg, 0, NULL, on_ack, &f.acks);
+    struct ship_entry e = {.ts_ns = 1,
+                           .line = "x",
+                           .line_len = 1,
+                           .labels = "{job=\"t\"}",
+                           .labels_len = 9,
+                           .source_id = 9,
+                           .end_offset = 1};
+    CHECK_INT(ship_queue_push(q, &e), 0);
+    e.tenant = "other";
+    e.end_offset = 2;
+    CHECK_INT(ship_queue_push(q, &e), 0);
+    ship_queue_stop(q, frond_now_monotonic() + 10);
+    /* One request per tenant; only the failed part is sent again; one ack after both. */
+    CHECK_INT(server_requests(&f.srv), 3);
+    CHECK_STR(f.srv.tenants[0], "base");
+    CHECK_STR(f.srv.tenants[1], "other");
+    CHECK_STR(f.srv.tenants[2], "other");
+    CHECK_INT(nacks(&f.acks), 1);
+    CHECK_INT(acked(&f.acks, 9), 2);
+    fixture_stop(&f);
+}
+
+static void test_queue_stop_aborts_in_flight(void)
+{
+    static const struct reply stall[] = {{0, NULL, NULL, false, true}};
+    struct fixture f;
+    fixture_start(&f, stall, 1);
+    f.cfg.batchwait = 0.01;
+    f.cfg.timeout = 60;
+    struct ship_queue *q = ship_queue_new(&f.cfg, 0, NULL, on_ack, &f.acks);
+    CHECK_INT(push_line(q, 2, 22, "x"), 0);
+    WAIT_FOR(server_requests(&f.srv) == 1, 10);
+    double t0 = frond_now_monotonic();
+    ship_queue_stop(q, t0 + 0.3);
+    /* The request in flight is aborted at the deadline, not at the 60 s timeout. */
+    CHECK(frond_now_monotonic() - t0 < 5);
+    CHECK_INT(nacks(&f.acks), 0);
     fixture_stop(&f);
 }
 
@@ -725,6 +784,8 @@ int main(void)
     test_queue_max_retries();
     test_queue_operator_error_retried();
     test_queue_retry_after();
+    test_queue_tenants();
+    test_queue_stop_aborts_in_flight();
     test_queue_bad_config();
     return check_done("test_shipper_push");
 }
