@@ -9,3 +9,5 @@ if(TARGET frondtail)
   frond_add_integration(frondtail_config SCRIPT ${_ft}/test_frondtail_config.py TIMEOUT 120)
   frond_add_integration(frondtail_auth SCRIPT ${_ft}/test_frondtail_auth.py TIMEOUT 120)
 endif()
+# The stand-in itself, so a frondtail failure never comes from the judge.
+frond_add_integration(loki_standin SCRIPT ${CMAKE_CURRENT_LIST_DIR}/test_loki_standin.py TIMEOUT 60)
