@@ -9,6 +9,8 @@ Rules enforced (each has a --self-test mutation proving it fires):
   description    templated: shows {{ $value }} and at least one {{ $labels.x }}
   runbook        runbook_url is RUNBOOK_BASE#<anchor> and docs/runbooks.md has
                  that section
+  runbook-content  the section says what the alert means, how to check and how
+                 to fix (**Meaning.**, **Check.**, **Fix.** paragraphs)
   record-name    recording rules are named level:metric:operations
   alert-tests    alerts/tests/*.test.yml evaluates the alert on both sides of
                  its `for:` boundary: a quiet eval and a firing eval (with
@@ -53,6 +55,17 @@ def anchors(md_text):
     return out
 
 
+def sections(md_text):
+    """anchor -> text of the section under that heading (up to the next heading)."""
+    out = {}
+    heads = list(re.finditer(r"^#+\s+(.*)$", md_text, re.M))
+    for i, m in enumerate(heads):
+        a = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-")
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(md_text)
+        out[a] = md_text[m.end():end]
+    return out
+
+
 def load():
     rules, tests = [], []
     for path in sorted(glob.glob(os.path.join(ROOT, "alerts", "*.yml"))):
@@ -76,6 +89,7 @@ def lint(rules, tests, md):
         errs.append((rule, "[%s] %s" % (rule, msg)))
 
     known_anchors = anchors(md)
+    section_text = sections(md)
     quiet, firing, annotated, exprs = {}, {}, {}, set()
     interval = {}
     for tname, t in tests:
@@ -128,6 +142,10 @@ def lint(rules, tests, md):
         if not anchor or anchor not in known_anchors:
             err("runbook", "%s: runbook_url %r must be %s#<section of docs/runbooks.md>"
                 % (where, url, RUNBOOK_BASE))
+        elif not all(k in section_text.get(anchor, "")
+                     for k in ("**Meaning.**", "**Check.**", "**Fix.**")):
+            err("runbook-content", "%s: docs/runbooks.md#%s needs **Meaning.**, **Check.** and "
+                "**Fix.** paragraphs" % (where, anchor))
         ev = interval.get(name, 60)
         pairs = [(q, f) for q in quiet.get(name, []) for f in firing.get(name, [])
                  if 0 < f - q <= ev]
@@ -174,15 +192,19 @@ def self_test():
     rules, tests, md = load()
     failures = passed = 0
     base = lint(rules, tests, md)
+    mutated_md = {"runbook-content": md.replace("### MongodbDown\n\n**Meaning.**",
+                                                "### MongodbDown\n\n**What.**")}
     if base:
         print("self-test: the rules themselves fail: %s" % [m for _, m in base])
         failures += 1
     else:
         passed += 1
-    for rule, mutate in sorted(_mutations().items()):
+    muts = _mutations()
+    muts["runbook-content"] = lambda r, t: None
+    for rule, mutate in sorted(muts.items()):
         r, t = copy.deepcopy(rules), copy.deepcopy(tests)
         mutate(r, t)
-        fired = {k for k, _ in lint(r, t, md)}
+        fired = {k for k, _ in lint(r, t, mutated_md.get(rule, md))}
         if rule in fired:
             passed += 1
         else:
