@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import frondtest  # noqa: E402
 from frondtest import TestFailure, http, wait_until  # noqa: E402,F401
-from loki_standin import LokiStandin, parse_labels  # noqa: E402,F401
+from loki_standin import LokiStandin, parse_labels  # noqa: E402,F401 (re-exported)
 
 
 def frondtail_binary():

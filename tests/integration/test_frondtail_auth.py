@@ -13,8 +13,8 @@ Every line arrives once per tenant, each request with its client's headers.
 import base64
 import subprocess
 
-from frondtail_testlib import (Config, LokiStandin, TestFailure, cri_line, ids_of, pod_log, start,
-                               wait_delivered)
+from frondtail_testlib import (Config, LokiStandin, TestFailure, cri_line, ids_of, pod_log,
+                               start)
 import frondtest
 
 BASE_TS = 1764300000 * 1000000000

@@ -7,7 +7,6 @@ with the kubelet-path labels and the runtime's timestamps. Half of each
 file exists before frondtail starts, half is appended while it runs.
 """
 
-import os
 
 from frondtail_testlib import (Config, LokiStandin, TestFailure, cri_line, docker_line, ids_of,
                                metrics, metric_sum, parse_labels, pod_log, start)
