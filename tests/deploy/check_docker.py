@@ -169,8 +169,13 @@ def lint(text, needed=None):
     return errs
 
 
+_LDCONFIG = []
+
+
 def _lib_path(soname):
-    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    if not _LDCONFIG:
+        _LDCONFIG.append(subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout)
+    out = _LDCONFIG[0]
     for line in out.splitlines():
         parts = line.strip().split(" => ")
         if len(parts) == 2 and parts[0].split()[0] == soname and "x86-64" in parts[0]:
@@ -182,7 +187,16 @@ def _lib_path(soname):
     return None
 
 
+_PKG_CACHE = {}
+
+
 def _package_of(path):
+    if path not in _PKG_CACHE:
+        _PKG_CACHE[path] = _dpkg_search(path)
+    return _PKG_CACHE[path]
+
+
+def _dpkg_search(path):
     real = os.path.realpath(path)
     candidates = [path, real]
     for p in list(candidates):
