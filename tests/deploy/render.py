@@ -198,17 +198,22 @@ def smp(base, patch, path="", list_key=None):
         return out
     if isinstance(patch, list):
         if list_key and isinstance(base, list) and all(isinstance(x, dict) for x in patch):
-            out = list(base)
+            # kustomize (kyaml) order: the patch's items first, in patch
+            # order (merged with the base item of the same key), then the
+            # base items the patch did not name, in base order.
+            out, used = [], set()
             for item in patch:
                 if list_key not in item:
                     raise RenderError("patch list item at %s lacks its merge key %s"
                                       % (path, list_key))
-                for i, cur in enumerate(out):
-                    if isinstance(cur, dict) and cur.get(list_key) == item[list_key]:
-                        out[i] = smp(cur, item, "%s[%s]" % (path, item[list_key]))
+                cur = None
+                for i, b in enumerate(base):
+                    if isinstance(b, dict) and b.get(list_key) == item[list_key]:
+                        cur = b
+                        used.add(i)
                         break
-                else:
-                    out.append(smp(None, item, path))
+                out.append(smp(cur, item, "%s[%s]" % (path, item[list_key])))
+            out.extend(b for i, b in enumerate(base) if i not in used)
             return out
         return [smp(None, x, path) for x in patch]
     return patch
@@ -512,6 +517,7 @@ spec:
           image: repo/app:old
           env: [{name: X, value: "1"}, {name: Y, value: "2"}]
           args: [--a, --b]
+          volumeMounts: [{name: v1, mountPath: /a}, {name: v2, mountPath: /b}]
         - {name: side, image: other/img}
 """
     with tempfile.TemporaryDirectory() as t:
@@ -536,6 +542,8 @@ spec:
         - name: c
           env: [{name: Y, value: "20"}, {name: Z, value: "3"}]
           args: [--only]
+          volumeMounts: [{name: v3, mountPath: /b}]
+        - {name: new, image: n}
 """)
         write(t, "ov/kustomization.yaml", """apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -556,10 +564,17 @@ patches:
         c = d["spec"]["template"]["spec"]["containers"][0]
         expect("images newName+newTag", c["image"] == "reg/x/app:1.0-2026-01-01")
         expect("other image untouched",
-               d["spec"]["template"]["spec"]["containers"][1]["image"] == "other/img")
-        expect("smp env merged by name", c["env"] == [{"name": "X", "value": "1"},
-                                                       {"name": "Y", "value": "20"},
-                                                       {"name": "Z", "value": "3"}])
+               d["spec"]["template"]["spec"]["containers"][2]["image"] == "other/img")
+        # Known answer from kustomize v5.5 on the same input: patch items
+        # first, then the base items the patch did not name.
+        expect("smp env merged by name", c["env"] == [{"name": "Y", "value": "20"},
+                                                       {"name": "Z", "value": "3"},
+                                                       {"name": "X", "value": "1"}])
+        expect("smp volumeMounts merged by mountPath", c["volumeMounts"] == [
+            {"name": "v3", "mountPath": "/b"}, {"name": "v1", "mountPath": "/a"}])
+        expect("smp containers: patch first, then the rest", [
+            x["name"] for x in d["spec"]["template"]["spec"]["containers"]] == ["c", "new",
+                                                                                  "side"])
         expect("smp plain list replaced, then json6902 append", c["args"] == ["--only", "--added"])
         expect("json6902 remove + labels", d["metadata"]["labels"] == {"env": "dev"})
         expect("labels not in selectors", d["spec"]["selector"]["matchLabels"] == {"a": "1"})
