@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -439,6 +440,16 @@ static void target_cleanup(struct tail_target *t)
 
 static void scrape_cleanup(struct scrape_config *s)
 {
+    for (size_t i = 0; i < s->nrelabel; i++) {
+        relabel_rule_cleanup(&s->relabel[i]);
+    }
+    free(s->relabel);
+    if (s->journal) {
+        free(s->journal->path);
+        free(s->journal->matches);
+        labels_cleanup(&s->journal->labels);
+        free(s->journal);
+    }
     free(s->job_name);
     for (size_t i = 0; i < s->ntargets; i++) {
         target_cleanup(&s->targets[i]);
@@ -546,6 +557,128 @@ static int load_target(struct ctx *x, const struct frond_yaml_node *n, struct ta
     return t->path ? 0 : -ENOMEM;
 }
 
+static int load_relabel(struct ctx *x, const struct frond_yaml_node *n, struct scrape_config *s)
+{
+    if (frond_yaml_is_null(n)) {
+        return 0;
+    }
+    if (n->kind != FROND_YAML_SEQ) {
+        return frond_yaml_error(x->doc, n, x->err, x->errlen, "relabel_configs must be a list");
+    }
+    s->relabel = calloc(n->n ? n->n : 1, sizeof(*s->relabel));
+    if (!s->relabel) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        static const char *const known[] = {
+            "source_labels", "separator", "target_label", "regex", "replacement", "action", NULL};
+        const struct frond_yaml_node *r = n->items[i];
+        struct relabel_rule *rule = &s->relabel[i];
+        s->nrelabel++;
+        char *action = NULL, *regex = NULL;
+        int rc = check(x, r, known, "relabel_configs");
+        if (!rc) {
+            rc = str(x, r, "separator", &rule->separator);
+        }
+        if (!rc) {
+            rc = str(x, r, "target_label", &rule->target);
+        }
+        if (!rc) {
+            rc = str(x, r, "replacement", &rule->replacement);
+        }
+        if (!rc) {
+            rc = str(x, r, "action", &action);
+        }
+        if (!rc) {
+            rc = str(x, r, "regex", &regex);
+        }
+        if (!rc && action) {
+            static const char *const names[] = {"replace",  "keep",      "drop",
+                                                "labelmap", "labeldrop", "labelkeep"};
+            size_t k = 0;
+            while (k < FROND_ARRAY_SIZE(names) && strcasecmp(names[k], action) != 0) {
+                k++;
+            }
+            if (k == FROND_ARRAY_SIZE(names)) {
+                rc = frond_yaml_error(x->doc, frond_yaml_get(r, "action"), x->err, x->errlen,
+                                      "relabel action \"%s\" is not supported (supported: "
+                                      "replace, keep, drop, labelmap, labeldrop, labelkeep)",
+                                      action);
+            }
+            rule->action = (enum relabel_action)k;
+        }
+        if (!rc && rule->action == RELABEL_REPLACE &&
+            (!rule->target || !valid_label_name(rule->target))) {
+            rc = frond_yaml_error(x->doc, r, x->err, x->errlen,
+                                  "relabel action replace needs a valid target_label");
+        }
+        const struct frond_yaml_node *sl = frond_yaml_get(r, "source_labels");
+        if (!rc && sl && !frond_yaml_is_null(sl)) {
+            if (sl->kind != FROND_YAML_SEQ) {
+                rc =
+                    frond_yaml_error(x->doc, sl, x->err, x->errlen, "source_labels must be a list");
+            } else {
+                rule->source = calloc(sl->n ? sl->n : 1, sizeof(char *));
+                rc = rule->source ? 0 : -ENOMEM;
+                for (size_t k = 0; !rc && k < sl->n; k++) {
+                    rc = frond_yaml_string(x->doc, sl->items[k], "source_labels", &rule->source[k],
+                                           x->err, x->errlen);
+                    if (!rc) {
+                        rule->nsource++;
+                    }
+                }
+            }
+        }
+        if (!rc) {
+            char msg[160];
+            rc = relabel_compile(rule, regex ? regex : "(.*)", msg, sizeof(msg));
+            if (rc == -EINVAL) {
+                const struct frond_yaml_node *at = frond_yaml_get(r, "regex");
+                rc = frond_yaml_error(x->doc, at ? at : r, x->err, x->errlen,
+                                      "invalid regex (POSIX extended syntax): %s", msg);
+            }
+        }
+        free(action);
+        free(regex);
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int load_journal(struct ctx *x, const struct frond_yaml_node *n, struct scrape_config *s)
+{
+    static const char *const known[] = {"json", "max_age", "path", "matches", "labels", NULL};
+    s->journal = calloc(1, sizeof(*s->journal));
+    if (!s->journal) {
+        return -ENOMEM;
+    }
+    struct journal_config *j = s->journal;
+    labels_init(&j->labels);
+    j->max_age = 7 * 3600;
+    if (frond_yaml_is_null(n)) {
+        return 0;
+    }
+    int rc = check(x, n, known, "journal");
+    if (!rc) {
+        rc = boolean(x, n, "json", &j->json);
+    }
+    if (!rc) {
+        rc = dur(x, n, "max_age", &j->max_age);
+    }
+    if (!rc) {
+        rc = str(x, n, "path", &j->path);
+    }
+    if (!rc) {
+        rc = str(x, n, "matches", &j->matches);
+    }
+    if (!rc) {
+        rc = string_map(x, frond_yaml_get(n, "labels"), "labels", true, &j->labels);
+    }
+    return rc;
+}
+
 static int load_scrape(struct ctx *x, const struct frond_yaml_node *n, struct scrape_config *s)
 {
     static const char *const known[] = {"job_name", "static_configs",  "pipeline_stages",
@@ -560,17 +693,11 @@ static int load_scrape(struct ctx *x, const struct frond_yaml_node *n, struct sc
     if (rc) {
         return rc;
     }
+    rc = load_relabel(x, frond_yaml_get(n, "relabel_configs"), s);
+    if (rc) {
+        return rc;
+    }
     const struct frond_yaml_node *j = frond_yaml_get(n, "journal");
-    if (j) {
-        return frond_yaml_error(x->doc, key_of(n, "journal"), x->err, x->errlen,
-                                "journal scraping is not supported yet by frondtail");
-    }
-    const struct frond_yaml_node *r = frond_yaml_get(n, "relabel_configs");
-    if (r && !frond_yaml_is_null(r) && !(r->kind == FROND_YAML_SEQ && r->n == 0)) {
-        return frond_yaml_error(x->doc, key_of(n, "relabel_configs"), x->err, x->errlen,
-                                "relabel_configs is not supported yet by frondtail; use static "
-                                "labels in static_configs");
-    }
     const struct frond_yaml_node *k = frond_yaml_get(n, "kubernetes_sd_configs");
     if (k) {
         return frond_yaml_error(x->doc, key_of(n, "kubernetes_sd_configs"), x->err, x->errlen,
@@ -582,6 +709,17 @@ static int load_scrape(struct ctx *x, const struct frond_yaml_node *n, struct sc
         return rc;
     }
     const struct frond_yaml_node *sc = frond_yaml_get(n, "static_configs");
+    if (j) {
+        if (sc) {
+            return frond_yaml_error(x->doc, key_of(n, "static_configs"), x->err, x->errlen,
+                                    "a scrape config has either journal or static_configs");
+        }
+        if (s->format != PARSE_RAW) {
+            return frond_yaml_error(x->doc, key_of(n, "pipeline_stages"), x->err, x->errlen,
+                                    "cri/docker stages do not apply to journal entries");
+        }
+        return load_journal(x, j, s);
+    }
     if (!sc || frond_yaml_is_null(sc)) {
         return frond_yaml_error(x->doc, n, x->err, x->errlen,
                                 "scrape config needs static_configs with a __path__ label");

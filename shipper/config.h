@@ -24,6 +24,7 @@
 #include "frond/common.h"
 #include "labels.h"
 #include "parse.h"
+#include "relabel.h"
 #include "ship.h"
 
 #define CONFIG_DEFAULT_POSITIONS "/var/lib/frondtail/positions.yaml"
@@ -36,12 +37,24 @@ struct tail_target {
     struct labels_set labels; /* static labels, `__` ones included (dropped at render) */
 };
 
+/* promtail's `journal:` scrape config. */
+struct journal_config {
+    bool json;      /* ship every field as a JSON object instead of MESSAGE */
+    double max_age; /* seconds; where to start without a saved cursor (default 7h) */
+    char *path;     /* journal directory, NULL = the system journal */
+    char *matches;  /* "FIELD=value FIELD=value" ("+" = OR), or NULL */
+    struct labels_set labels;
+};
+
 struct scrape_config {
     char *job_name;
     enum parse_format format;
     long max_partial_lines;
     struct tail_target *targets;
     size_t ntargets;
+    struct relabel_rule *relabel;
+    size_t nrelabel;
+    struct journal_config *journal; /* NULL for file targets */
 };
 
 struct shipper_config {

@@ -74,6 +74,19 @@ int labels_set(struct labels_set *s, const char *name, const char *value)
     return labels_setn(s, name, value, strlen(value));
 }
 
+void labels_remove(struct labels_set *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->l[i].name, name) == 0) {
+            free(s->l[i].name);
+            free(s->l[i].value);
+            memmove(&s->l[i], &s->l[i + 1], (s->n - i - 1) * sizeof(s->l[0]));
+            s->n--;
+            return;
+        }
+    }
+}
+
 const char *labels_get(const struct labels_set *s, const char *name)
 {
     for (size_t i = 0; i < s->n; i++) {

@@ -34,6 +34,8 @@ void labels_cleanup(struct labels_set *s);
 FROND_MUST_CHECK int labels_set(struct labels_set *s, const char *name, const char *value);
 FROND_MUST_CHECK int labels_setn(struct labels_set *s, const char *name, const char *value,
                                  size_t value_len);
+/* Remove `name` if present. */
+void labels_remove(struct labels_set *s, const char *name);
 /* Value of `name`, or NULL. */
 const char *labels_get(const struct labels_set *s, const char *name);
 /* Copy every pair of `from` into `to` (later wins). -ENOMEM. */

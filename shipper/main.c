@@ -156,7 +156,8 @@ static int run_stdin(const struct shipper_config *c, struct ship_queue **qs, siz
     for (size_t i = 0; i < 3 * nout; i++) {
         frond_buf_init(&lab[i], 64 * 1024);
         const struct ship_client_config *cc = i / 3 < c->nclients ? &c->clients[i / 3] : NULL;
-        if (tail_file_labels(c, cc, statics, NULL, (enum parse_stream)(i % 3), &lab[i]) != 0) {
+        if (tail_file_labels(c, cc, NULL, statics, NULL, (enum parse_stream)(i % 3), &lab[i]) !=
+            0) {
             frond_error("cannot build labels");
         }
     }
@@ -333,6 +334,14 @@ int main(int argc, char **argv)
         const char *lf = format_flag || !cfg.log_format ? o.common.log_format : cfg.log_format;
         if (frond_log_setup(lv ? lv : "info", lf ? lf : "logfmt") != 0) {
             fprintf(stderr, "frondtail: %s: invalid server.log_level or server.log_format\n",
+                    o.config_file ? o.config_file : "config");
+            exit_code = FROND_EXIT_USAGE;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < cfg.nscrapes; i++) {
+        if (cfg.scrapes[i].journal) {
+            fprintf(stderr, "frondtail: %s: journal scraping is not supported yet\n",
                     o.config_file ? o.config_file : "config");
             exit_code = FROND_EXIT_USAGE;
             goto out;

@@ -30,17 +30,13 @@ static double now_mono(void)
 /* ---- labels ---- */
 
 int tail_file_labels(const struct shipper_config *cfg, const struct ship_client_config *cc,
-                     const struct labels_set *statics, const char *path, enum parse_stream stream,
-                     struct frond_buf *out)
+                     const struct scrape_config *sc, const struct labels_set *statics,
+                     const char *path, enum parse_stream stream, struct frond_buf *out)
 {
     struct labels_set s;
     labels_init(&s);
     int rc = 0;
-    /* Lowest precedence first: promtail lets entry labels override external_labels. */
-    for (size_t i = 0; cc && !rc && i < cc->nexternal_labels; i++) {
-        rc = labels_set(&s, cc->external_label_names[i], cc->external_label_values[i]);
-    }
-    if (!rc && path) {
+    if (path) {
         int err = 0;
         labels_from_kubelet_path(path, cfg->pod_uid_label, &s, &err);
         rc = err;
@@ -50,6 +46,16 @@ int tail_file_labels(const struct shipper_config *cfg, const struct ship_client_
     }
     if (!rc && path) {
         rc = labels_set(&s, "filename", path);
+    }
+    if (!rc && sc && sc->nrelabel) {
+        rc = relabel_apply(sc->relabel, sc->nrelabel, &s);
+        rc = rc == 0 ? -ENOENT : rc < 0 ? rc : 0;
+    }
+    /* external_labels have the lowest precedence (promtail merges them under the entry's). */
+    for (size_t i = 0; cc && !rc && i < cc->nexternal_labels; i++) {
+        if (!labels_get(&s, cc->external_label_names[i])) {
+            rc = labels_set(&s, cc->external_label_names[i], cc->external_label_values[i]);
+        }
     }
     if (!rc && stream != PARSE_STREAM_NONE) {
         rc = labels_set(&s, "stream", stream == PARSE_STREAM_STDOUT ? "stdout" : "stderr");

@@ -68,12 +68,15 @@ FROND_MUST_CHECK int tail_save_positions(struct tail *t);
 void tail_free(struct tail *t);
 
 /*
- * Build the label strings of one file: external labels of output `client`,
- * kubelet path labels, the target's static labels, `filename`, then
- * `stream`. Exposed for the tests and the --stdin mode. -ENOMEM/-ENOSPC.
+ * Build the label string of one file and stream: kubelet path labels, the
+ * target's static labels and `filename`, then the scrape config's
+ * relabel_configs (`sc` may be NULL), then the client's external_labels
+ * where not set, then `stream`. Exposed for the tests and --stdin.
+ * -ENOENT when relabeling drops the target; -ENOMEM/-ENOSPC.
  */
 FROND_MUST_CHECK int tail_file_labels(const struct shipper_config *cfg,
                                       const struct ship_client_config *cc,
+                                      const struct scrape_config *sc,
                                       const struct labels_set *statics, const char *path,
                                       enum parse_stream stream, struct frond_buf *out);
 

@@ -101,7 +101,8 @@ static int build_labels(struct tail *t, struct tail_file *f)
         const struct ship_client_config *cc = o < t->cfg->nclients ? &t->cfg->clients[o] : NULL;
         for (int s = 0; !rc && s < 3; s++) {
             frond_buf_reset(&b);
-            rc = tail_file_labels(t->cfg, cc, &f->tg->labels, f->path, (enum parse_stream)s, &b);
+            rc = tail_file_labels(t->cfg, cc, f->sc, &f->tg->labels, f->path, (enum parse_stream)s,
+                                  &b);
             if (!rc) {
                 labels[o * 3 + (size_t)s] = strndup(b.data, b.len);
                 lens[o * 3 + (size_t)s] = b.len;
@@ -228,7 +229,17 @@ struct tail_file *tail_file_open(struct tail *t, const struct scrape_config *sc,
                      &(struct parse_limits){.max_line_size = (size_t)t->cfg->max_line_size,
                                             .truncate = t->cfg->max_line_size_truncate,
                                             .max_partial_lines = sc->max_partial_lines});
-    if (build_labels(t, f)) {
+    int lrc = build_labels(t, f);
+    if (lrc == -ENOENT) {
+        /* relabel_configs dropped this file: not an error, not tailed. */
+        parse_state_cleanup(&f->ps);
+        free(f->path);
+        free(f->acked);
+        free(f);
+        close(fd);
+        return NULL;
+    }
+    if (lrc) {
         goto nomem;
     }
     tail_file_refresh_fp(t, f);

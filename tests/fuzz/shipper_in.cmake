@@ -2,7 +2,7 @@
 # the config file, the positions file). The sources are compiled in
 # directly, so these targets do not need the output side or frond_proto.
 set(FT_IN_DIR ${CMAKE_SOURCE_DIR}/shipper)
-if(EXISTS ${FT_IN_DIR}/parse.c AND EXISTS ${FT_IN_DIR}/positions.c)
+if(EXISTS ${FT_IN_DIR}/parse.c AND EXISTS ${FT_IN_DIR}/relabel.c)
   frond_add_fuzz(fuzz_cri
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_cri.c ${FT_IN_DIR}/parse.c
     INCLUDES ${FT_IN_DIR})
@@ -10,7 +10,7 @@ if(EXISTS ${FT_IN_DIR}/parse.c AND EXISTS ${FT_IN_DIR}/positions.c)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_docker.c ${FT_IN_DIR}/parse.c
     INCLUDES ${FT_IN_DIR})
   frond_add_fuzz(fuzz_shipper_config
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_shipper_config.c ${FT_IN_DIR}/config.c
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_shipper_config.c ${FT_IN_DIR}/config.c ${FT_IN_DIR}/relabel.c
             ${FT_IN_DIR}/labels.c
     INCLUDES ${FT_IN_DIR})
   frond_add_fuzz(fuzz_positions

@@ -186,11 +186,19 @@ static void test_broken(void)
         {"scrape_configs:\n  - job_name: a\n    pipeline_stages:\n      - regex:\n          "
          "expression: x\n    static_configs:\n      - labels: {__path__: /x}\n",
          "b.yaml:4:"},
-        {"scrape_configs:\n  - job_name: a\n    journal:\n      max_age: 12h\n", "b.yaml:3:"},
+        {"scrape_configs:\n  - job_name: a\n    journal:\n      max_age: 12h\n    "
+         "static_configs: []\n",
+         "b.yaml:5:"},
         {"scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: pod\n",
          "b.yaml:3:"},
-        {"scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: drop\n",
-         "b.yaml:3:"},
+        {"scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: hashmod\n",
+         "b.yaml:4:"},
+        {"scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - regex: \"(\"\n"
+         "        target_label: x\n",
+         "b.yaml:4:"},
+        {"scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [a]\n",
+         "b.yaml:4:"},
+        {"scrape_configs:\n  - job_name: a\n    journal:\n      bogus: 1\n", "b.yaml:4:"},
         {"scrape_configs:\n  - job_name: a\n    static_configs:\n      - labels: {__path__: "
          "rel/x}\n",
          "b.yaml:4:"},

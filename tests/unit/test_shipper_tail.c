@@ -366,7 +366,8 @@ static void test_labels_fn(void)
     CHECK_INT(labels_set(&st, "__path__", "/x"), 0);
     struct frond_buf b;
     frond_buf_init(&b, 4096);
-    CHECK_INT(tail_file_labels(&cfg, cc, &st, "/l/ns_p_u/c/0.log", PARSE_STREAM_STDOUT, &b), 0);
+    CHECK_INT(tail_file_labels(&cfg, cc, NULL, &st, "/l/ns_p_u/c/0.log", PARSE_STREAM_STDOUT, &b),
+              0);
     CHECK_STR(frond_buf_cstr(&b), "{cluster=\"override\", container=\"c\", filename=\"/l/ns_p_u/c/"
                                   "0.log\", namespace=\"ns\", pod=\"p\", stream=\"stdout\"}");
     frond_buf_cleanup(&b);
