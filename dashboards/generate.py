@@ -197,9 +197,10 @@ def dashboard(uid, title, desc, variables, panels, loki=False):
     }
 
 
-def job_instance(metric):
-    return [query_var("job", "label_values(%s, job)" % metric),
-            query_var("instance", 'label_values(%s{job=~"$job"}, instance)' % metric)]
+def job_instance(metric, what=""):
+    return [query_var("job", "label_values(%s, job)" % metric, label=(what + " job").strip()),
+            query_var("instance", 'label_values(%s{job=~"$job"}, instance)' % metric,
+                      label=(what + " instance").strip())]
 
 
 # ---- mongodb-replset ---------------------------------------------------------------
@@ -612,7 +613,7 @@ def services():
                  "error/fatal/panic."),
         logs("Logs", logsel, w=24, h=10),
     ]
-    variables = job_instance("rabbitmq_queue_messages_ready") + [
+    variables = job_instance("rabbitmq_queue_messages_ready", "RabbitMQ") + [
         query_var("namespace", "label_values(kube_pod_info, namespace)"),
         query_var("service", 'label_values(kube_deployment_spec_replicas{namespace=~"$namespace"}, '
                              'deployment)', include_all=True)]
