@@ -35,8 +35,15 @@ struct pool {
 
 struct server_state {
     bool used;
-    bool up;         /* the most recent query to this server got an answer */
-    double up_since; /* monotonic completion time of that query */
+    bool up;         /* the most recent verdict on this server (see reach_of) */
+    double up_since; /* monotonic completion time of the run that gave it */
+};
+
+/* What one run says about its server. */
+enum reach {
+    REACH_UNKNOWN = 0, /* a socket timeout: a slow query or a hung server, cannot tell */
+    REACH_UP,          /* the server answered (with a result or a command error) */
+    REACH_DOWN,        /* no server could be selected or connected to */
 };
 
 struct mstate {
@@ -299,10 +306,25 @@ fail:
 
 /* ---- running one query ---- */
 
-/* Did the server itself answer (as opposed to: unreachable, timed out, closed)? */
-static bool server_answered(const bson_error_t *e)
+/*
+ * Did the server answer, or is it unreachable? A read that timed out says
+ * neither: one slow query must not mark a healthy server down. A server
+ * that accepts connections but never answers is still found out, because
+ * libmongoc's monitor then fails its hello and later runs fail server
+ * selection.
+ */
+static enum reach reach_of(const bson_error_t *e)
 {
-    return e->domain == MONGOC_ERROR_SERVER || e->domain == MONGOC_ERROR_WRITE_CONCERN;
+    if (e->domain == MONGOC_ERROR_SERVER || e->domain == MONGOC_ERROR_WRITE_CONCERN ||
+        e->domain == MONGOC_ERROR_QUERY) {
+        return REACH_UP;
+    }
+    if (e->domain == MONGOC_ERROR_SERVER_SELECTION ||
+        (e->domain == MONGOC_ERROR_STREAM && (e->code == MONGOC_ERROR_STREAM_CONNECT ||
+                                              e->code == MONGOC_ERROR_STREAM_NAME_RESOLUTION))) {
+        return REACH_DOWN;
+    }
+    return REACH_UNKNOWN;
 }
 
 static int run_count(const struct usage_metric *m, mongoc_client_t *c, const bson_t *filter,
@@ -371,8 +393,8 @@ out:
 }
 
 /* Run one query; on success *out holds the new result. */
-static int run_query(struct mstate *s, struct usage_result **out, bool *answered, char *errmsg,
-                     size_t errlen)
+static int run_query(struct mstate *s, struct usage_result **out, enum reach *answered,
+                     char *errmsg, size_t errlen)
 {
     const struct usage_metric *m = s->m;
     bson_error_t berr;
@@ -384,7 +406,7 @@ static int run_query(struct mstate *s, struct usage_result **out, bool *answered
     mongoc_client_t *c = NULL;
 
     memset(&berr, 0, sizeof(berr));
-    *answered = false;
+    *answered = REACH_UNKNOWN;
     if (!res) {
         snprintf(errmsg, errlen, "out of memory");
         rc = -ENOMEM;
@@ -403,17 +425,22 @@ static int run_query(struct mstate *s, struct usage_result **out, bool *answered
         q = &subst;
     }
     c = mongoc_client_pool_pop(s->pool->pool);
+    if (!c) {
+        snprintf(errmsg, errlen, "no client available from the pool");
+        rc = -EIO;
+        goto out;
+    }
     if (m->kind == USAGE_COUNT) {
         rc = run_count(m, c, q, res, &berr);
     } else {
         rc = run_aggregate(m, c, q, start + m->timeout, res, &berr);
     }
     if (rc) {
-        *answered = server_answered(&berr);
+        *answered = reach_of(&berr);
         snprintf(errmsg, errlen, "%s", berr.message[0] ? berr.message : "query failed");
         goto out;
     }
-    *answered = true;
+    *answered = REACH_UP;
     if (res->docs == 0 && !m->empty_absent) {
         rc = usage_result_add_plain(res, m->empty_value);
         if (rc) {
@@ -436,15 +463,15 @@ out:
 
 /* Store a finished run; called with rt->lock held. */
 static void finish_run(struct usage_runtime *rt, struct mstate *s, struct usage_result *res,
-                       bool answered, const char *errmsg, double start, double end)
+                       enum reach answered, const char *errmsg, double start, double end)
 {
     const struct usage_metric *m = s->m;
     struct server_state *srv = &rt->servers[m->server];
     s->has_run = true;
     s->runs++;
     s->duration = end - start;
-    if (end >= srv->up_since) {
-        srv->up = answered;
+    if (answered != REACH_UNKNOWN && end >= srv->up_since) {
+        srv->up = answered == REACH_UP;
         srv->up_since = end;
     }
     if (res) {
@@ -515,7 +542,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&rt->lock);
 
         struct usage_result *res = NULL;
-        bool answered = false;
+        enum reach answered = REACH_UNKNOWN;
         char errmsg[ERRMSG_MAX] = "";
         double start = mono_now();
         (void)run_query(best, &res, &answered, errmsg, sizeof(errmsg));
@@ -652,7 +679,8 @@ static const struct {
     {"usage_query_duration_seconds", FROND_GAUGE, "How long the last run of the query took."},
     {"usage_query_last_success_timestamp_seconds", FROND_GAUGE,
      "Unix time when the query last succeeded."},
-    {"usage_query_runs_total", FROND_COUNTER, "Runs of the query that finished (succeeded or not)."},
+    {"usage_query_runs_total", FROND_COUNTER,
+     "Runs of the query that finished (succeeded or not)."},
     {"usage_query_errors_total", FROND_COUNTER, "Runs of the query that failed."},
     {"usage_query_duplicate_samples_total", FROND_COUNTER,
      "Result documents dropped because an earlier document of the same run had the same label "
@@ -710,8 +738,9 @@ int usage_runtime_collect(struct usage_runtime *rt, struct frond_scrape *sc)
     struct frond_family *fs = NULL;
     if (rc == 0) {
         fs = frond_scrape_family(sc, "usage_server_up", FROND_GAUGE,
-                                 "1 if the MongoDB server answered the most recent query sent to "
-                                 "it (even with an error), 0 if it could not be reached.");
+                                 "1 if the MongoDB server answered its most recent query (even "
+                                 "with a command error), 0 if it could not be selected or "
+                                 "connected to; a query timeout changes nothing.");
         if (!fs) {
             rc = -ENOMEM;
         }

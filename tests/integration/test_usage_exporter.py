@@ -241,6 +241,9 @@ metrics:
     wait_metric(url, "t_users", 5)
     text, m = scrape(url)
     check(sample(m, "usage_query_up", metric="t_users") == 1, "other query up")
+    # A query timeout does not make a healthy server look down.
+    check(sample(m, "usage_server_up", server="main") == 1, "server up despite the timeout")
+    check(sample(m, "usage_up") == 1, "usage_up despite the timeout")
     # The maxTimeMS sent is the query's own timeout.
     slow = db.commands("aggregate", coll="slow")[0].doc
     check(slow.get("maxTimeMS") == 700, "maxTimeMS 700: %r" % slow)
