@@ -50,6 +50,23 @@ def rss_kib(pid):
     return out
 
 
+def smaps(pid):
+    out = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1])
+    return out
+
+
+def scrape_duration(body):
+    for line in body.split(b"\n"):
+        if line.startswith(b"rabbitmq_exporter_scrape_duration_seconds "):
+            return float(line.split()[1])
+    return None
+
+
 def fetch(url, timeout=120):
     t0 = time.monotonic()
     with urllib.request.urlopen(url, timeout=timeout) as r:
@@ -153,12 +170,15 @@ def main():
         for name, url, pid_exp in (("frond", base + "/metrics", exp.pid),
                                    ("per-object", b.prom_url + "/metrics/per-object", None)):
             lat = []
+            inner = []
             size = 0
             cpu_e0 = cpu_seconds(pid_exp) if pid_exp else 0
             cpu_b0 = cpu_seconds(beam)
             for _ in range(a.scrapes):
-                dt, size, _ = fetch(url)
+                dt, size, body = fetch(url)
                 lat.append(dt)
+                if pid_exp:
+                    inner.append(scrape_duration(body))
             cpu_b1 = cpu_seconds(beam)
             cpu_e1 = cpu_seconds(pid_exp) if pid_exp else 0
             res[name] = {
@@ -168,11 +188,16 @@ def main():
                 "bytes": size,
                 "exporter_cpu_per_scrape_s": (cpu_e1 - cpu_e0) / a.scrapes if pid_exp else None,
                 "broker_cpu_per_scrape_s": (cpu_b1 - cpu_b0) / a.scrapes,
+                "rabbitmq_read_median_s": statistics.median(inner) if inner else None,
             }
         rss = rss_kib(exp.pid)
         res["frond"]["rss_kib"] = rss["VmRSS"]
         res["frond"]["rss_peak_kib"] = rss["VmHWM"]
         res["frond"]["rss_idle_kib"] = rss_idle["VmRSS"]
+        sm = smaps(exp.pid)
+        res["frond"]["private_kib"] = sm.get("Private_Clean", 0) + sm.get("Private_Dirty", 0)
+        res["frond"]["shared_clean_kib"] = sm.get("Shared_Clean", 0)
+        res["frond"]["pss_kib"] = sm.get("Pss", 0)
 
         lines = []
         lines.append("queues: %d in %d vhosts (10 messages in every 10th queue), %d scrapes each"
@@ -184,6 +209,8 @@ def main():
         lines.append("| scrape latency, median (min-max) | %.3f s (%.3f-%.3f) | %.3f s (%.3f-%.3f) |"
                      % (f["latency_median_s"], f["latency_min_s"], f["latency_max_s"],
                         p["latency_median_s"], p["latency_min_s"], p["latency_max_s"]))
+        lines.append("| of which reading RabbitMQ (rabbitmq_exporter_scrape_duration_seconds, median) "
+                     "| %.3f s | - |" % f["rabbitmq_read_median_s"])
         lines.append("| bytes per scrape | %d | %d |" % (f["bytes"], p["bytes"]))
         lines.append("| exporter CPU per scrape | %.1f ms | (in the broker) |"
                      % (f["exporter_cpu_per_scrape_s"] * 1000))
@@ -193,6 +220,10 @@ def main():
                      % (f["rss_kib"] / 1024, f["rss_peak_kib"] / 1024))
         lines.append("| exporter RSS before the first scrape | %.1f MiB | - |"
                      % (f["rss_idle_kib"] / 1024))
+        lines.append("| exporter private memory / shared clean / PSS after scrapes "
+                     "| %.1f / %.1f / %.1f MiB | - |" % (f["private_kib"] / 1024,
+                                                         f["shared_clean_kib"] / 1024,
+                                                         f["pss_kib"] / 1024))
         text = "\n".join(lines)
         print(text)
         if a.out:
