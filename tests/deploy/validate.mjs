@@ -9,10 +9,18 @@
 //
 // Each input file is a JSON array of objects (tests/deploy/render.py
 // --json). An object whose apiVersion/kind has no model is an error, never a
-// skip. Known limit, shared with the OpenAPI schemas themselves: unknown
-// fields are not rejected (the API server prunes or rejects them), which
-// tests/deploy/check_manifests.py covers for the fields frond relies on.
-import { readFileSync } from 'node:fs';
+// skip. Two passes:
+//   1. the packages' JSON-schema validators (types, required fields, enums);
+//   2. unknown fields: the OpenAPI schemas do not forbid them (the API server
+//      would, with strict field validation), so every object is also
+//      type-checked by the TypeScript compiler against the same packages'
+//      generated interfaces, whose excess-property check names any field
+//      the schema does not have (a typo like `readOnlyRootFilesytem`).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
 
 // apiVersion group -> module prefix. Core Kubernetes groups live in
 // kubernetes-models under their group name; the CRDs in their own package.
@@ -23,23 +31,30 @@ const CRD_PACKAGES = {
   'argoproj.io': '@kubernetes-models/argo-cd/argoproj.io',
 };
 
-async function modelFor(apiVersion, kind) {
-  if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
-    throw new Error('apiVersion and kind must be strings');
+function moduleFor(apiVersion) {
+  if (typeof apiVersion !== 'string') {
+    throw new Error('apiVersion must be a string');
   }
   const slash = apiVersion.indexOf('/');
   const group = slash < 0 ? '' : apiVersion.slice(0, slash);
   const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
-  let spec;
   if (group === '') {
-    spec = `kubernetes-models/${version}`;
-  } else if (CRD_PACKAGES[group]) {
-    spec = `${CRD_PACKAGES[group]}/${version}`;
-  } else if (group.endsWith('.k8s.io') || !group.includes('.')) {
-    spec = `kubernetes-models/${group}/${version}`;
-  } else {
-    throw new Error(`no schema package for API group ${group}`);
+    return `kubernetes-models/${version}`;
   }
+  if (CRD_PACKAGES[group]) {
+    return `${CRD_PACKAGES[group]}/${version}`;
+  }
+  if (group.endsWith('.k8s.io') || !group.includes('.')) {
+    return `kubernetes-models/${group}/${version}`;
+  }
+  throw new Error(`no schema package for API group ${group}`);
+}
+
+async function modelFor(apiVersion, kind) {
+  if (typeof kind !== 'string') {
+    throw new Error('kind must be a string');
+  }
+  const spec = moduleFor(apiVersion);
   let mod;
   try {
     mod = await import(spec);
@@ -73,6 +88,53 @@ export async function validateObject(obj) {
     return [String(e.message || e)];
   }
   return [];
+}
+
+// Pass 2 for a list of objects that passed pass 1: returns one error list
+// per object. One TypeScript program for all of them (~2 s), written under
+// node_modules/.cache so the packages resolve as they do for this script.
+export async function unknownFields(objs) {
+  const ts = (await import('typescript')).default;
+  const cache = join(HERE, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const dir = mkdtempSync(join(cache, 'frond-fields-'));
+  const errors = objs.map(() => []);
+  try {
+    const imports = new Map();
+    const lines = [];
+    const lineOf = [];
+    objs.forEach((obj, i) => {
+      const spec = `${moduleFor(obj.apiVersion)}/${obj.kind}`;
+      if (!imports.has(spec)) {
+        imports.set(spec, `T${imports.size}`);
+      }
+      lineOf.push(i);
+      lines.push(`export const o${i}: ${imports.get(spec)} = ${JSON.stringify(obj)};`);
+    });
+    const head = [...imports].map(
+      ([spec, alias]) => `import type { I${spec.split('/').pop()} as ${alias} } from ${JSON.stringify(spec)};`);
+    const file = join(dir, 'objects.ts');
+    writeFileSync(file, head.concat(lines).join('\n') + '\n');
+    const program = ts.createProgram([file], {
+      noEmit: true, strict: true, skipLibCheck: true, types: [],
+      module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+    });
+    for (const d of ts.getPreEmitDiagnostics(program)) {
+      const msg = ts.flattenDiagnosticMessageText(d.messageText, ' ');
+      if (!d.file || d.file.fileName !== file.replaceAll('\\', '/')) {
+        throw new Error(`type check setup: ${msg}`);
+      }
+      const line = d.file.getLineAndCharacterOfPosition(d.start).line - head.length;
+      if (line < 0 || line >= lineOf.length) {
+        throw new Error(`type check setup: ${msg}`);
+      }
+      errors[lineOf[line]].push(msg.length > 300 ? msg.slice(0, 300) + '...' : msg);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return errors;
 }
 
 function describe(obj) {
@@ -150,7 +212,44 @@ async function selfTest() {
       failed++;
     }
   }
-  console.log(`validate.mjs self-test: ${CASES.length * 2 - failed} passed, ${failed} failed`);
+  // Unknown fields, at several depths and in CRDs: pass 1 accepts them, pass 2 must not.
+  const TYPOS = [
+    (o) => { o.spec.template.spec.containers[0].imagePullPolicyy = 'Always'; },
+    (o) => { o.spec.selectr = {}; },
+    (o) => { o.metadata.lables = {}; },
+  ];
+  const good = CASES.filter(([name]) => !name.startsWith('unknown') && !name.startsWith('ConfigMap'))
+    .map(([, g]) => g);
+  const probes = [...good];
+  const typoed = [];
+  for (const t of TYPOS) {
+    const o = structuredClone(CASES[0][1]);
+    t(o);
+    typoed.push(probes.length);
+    probes.push(o);
+  }
+  for (const [name, patch] of [
+    ['ServiceMonitor', (o) => { o.spec.endpoints[0].portt = 'x'; }],
+    ['ExternalSecret', (o) => { o.spec.refreshIntervall = '1h'; }],
+    ['ScaledObject', (o) => { o.spec.triggers[0].metdata = {}; }],
+    ['Application', (o) => { o.spec.syncPolicy = { automated: { prunee: true } }; }],
+    ['PrometheusRule', (o) => { o.spec.groups[0].rules[0].fo = '5m'; }],
+  ]) {
+    const o = structuredClone(CASES.find(([n]) => n === name)[1]);
+    patch(o);
+    typoed.push(probes.length);
+    probes.push(o);
+  }
+  const res = await unknownFields(probes);
+  res.forEach((errs, i) => {
+    const expectErr = typoed.includes(i);
+    if (expectErr !== (errs.length > 0)) {
+      console.log(`FAIL unknown-field check on ${describe(probes[i])}: ${expectErr ? 'missed a typo' : errs.join('; ')}`);
+      failed++;
+    }
+  });
+  const total = CASES.length * 2 + probes.length;
+  console.log(`validate.mjs self-test: ${total - failed} passed, ${failed} failed`);
   return failed ? 1 : 0;
 }
 
@@ -164,6 +263,7 @@ async function main(argv) {
   }
   let failed = 0;
   let total = 0;
+  const passed1 = [];
   for (const file of argv) {
     const objs = JSON.parse(readFileSync(file, 'utf8'));
     if (!Array.isArray(objs) || !objs.length) {
@@ -177,9 +277,18 @@ async function main(argv) {
       if (errs.length) {
         failed++;
         console.log(`FAIL ${file}: ${describe(obj)}: ${errs.join('; ')}`);
+      } else {
+        passed1.push([file, obj]);
       }
     }
   }
+  const res = await unknownFields(passed1.map(([, o]) => o));
+  res.forEach((errs, i) => {
+    if (errs.length) {
+      failed++;
+      console.log(`FAIL ${passed1[i][0]}: ${describe(passed1[i][1])}: ${errs.join('; ')}`);
+    }
+  });
   console.log(`validated ${total} objects: ${total - failed} passed, ${failed} failed`);
   return failed ? 1 : 0;
 }
