@@ -411,7 +411,8 @@ MUTATIONS = {
         "capabilities"].update(add=["SYS_ADMIN"]),
     "writable root": lambda o: _c(o, "Deployment", "frond-usage-exporter")[
         "securityContext"].update(readOnlyRootFilesystem=False),
-    "no HOSTNAME": lambda o: _c(o, "DaemonSet", "frondtail")["env"].pop(0),
+    "no HOSTNAME": lambda o: _c(o, "DaemonSet", "frondtail").update(env=[
+        e for e in _c(o, "DaemonSet", "frondtail")["env"] if e["name"] != "HOSTNAME"]),
     "no toleration": lambda o: pod_spec(find(o, "DaemonSet", "frondtail")).pop("tolerations"),
     "readiness path": lambda o: _c(o, "DaemonSet", "frondtail")["readinessProbe"][
         "httpGet"].update(path="/-/ready-not"),
