@@ -35,8 +35,9 @@ struct pool {
 
 struct server_state {
     bool used;
-    bool up;         /* the most recent verdict on this server (see reach_of) */
-    double up_since; /* monotonic completion time of the run that gave it */
+    unsigned inflight; /* runs of this server's queries in progress */
+    bool up;           /* the most recent verdict on this server (see reach_of) */
+    double up_since;   /* monotonic completion time of the run that gave it */
 };
 
 /* What one run says about its server. */
@@ -72,6 +73,7 @@ struct usage_runtime {
     struct mstate *ms;
     struct server_state *servers;
     unsigned nworkers;
+    unsigned server_cap; /* at most this many workers on one server at a time */
     pthread_t *threads;
     size_t nthreads;
     pthread_mutex_t lock;
@@ -293,6 +295,20 @@ struct usage_runtime *usage_runtime_new(struct usage_config *cfg, struct usage_r
         rt->servers[s->m->server].used = true;
         double spread = s->m->interval < 1.0 ? s->m->interval : 1.0;
         s->next_due = now + spread * rand_unit(&rt->seed);
+    }
+    /*
+     * With several servers, one that is down (every run waits out its
+     * server selection timeout) must not take every worker: each server
+     * gets at most its share of them, so the others' queries keep their
+     * schedule.
+     */
+    unsigned nused = 0;
+    for (size_t i = 0; i < cfg->nservers; i++) {
+        nused += rt->servers[i].used;
+    }
+    rt->server_cap = nused > 1 ? rt->nworkers / nused : rt->nworkers;
+    if (rt->server_cap < 1) {
+        rt->server_cap = 1;
     }
     if (prev) {
         carry_over(rt, prev);
@@ -520,7 +536,8 @@ static void *worker(void *arg)
         struct mstate *best = NULL;
         for (size_t i = 0; i < rt->cfg->nmetrics; i++) {
             struct mstate *s = &rt->ms[i];
-            if (!s->running && (!best || s->next_due < best->next_due)) {
+            if (!s->running && rt->servers[s->m->server].inflight < rt->server_cap &&
+                (!best || s->next_due < best->next_due)) {
                 best = s;
             }
         }
@@ -538,6 +555,7 @@ static void *worker(void *arg)
             continue;
         }
         best->running = true;
+        rt->servers[best->m->server].inflight++;
         double due = best->next_due;
         pthread_mutex_unlock(&rt->lock);
 
@@ -551,6 +569,7 @@ static void *worker(void *arg)
         pthread_mutex_lock(&rt->lock);
         finish_run(rt, best, res, answered, errmsg, start, end);
         best->running = false;
+        rt->servers[best->m->server].inflight--;
         double iv = best->m->interval;
         double next = due + iv * (1.0 + 0.04 * (rand_unit(&rt->seed) - 0.5));
         best->next_due = next > end ? next : end;

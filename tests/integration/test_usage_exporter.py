@@ -295,16 +295,18 @@ def test_reload(h):
     db = UsageDB().start()
     h.on_cleanup(db.stop)
     db.counts[("palm", "users")] = 10
+    db.counts[("palm", "gone")] = 15
     db.counts[("palm", "dao")] = 20
+    users = "  - {name: t_users, database: palm, collection: users, count: {}, interval: 1s}\n"
     good1 = """
 servers:
   main: {uri: "%s"}
 metrics:
-  - {name: t_users, database: palm, collection: users, count: {}, interval: 1s}
-""" % db.uri
+""" % db.uri + users + \
+        "  - {name: t_gone, database: palm, collection: gone, count: {}, interval: 1s}\n"
     p, url = start_exporter(h, good1)
     wait_metric(url, "t_users", 10)
-    text, m = scrape(url)
+    text, m = wait_metric(url, "t_gone", 15)
     check(sample(m, "usage_config_last_reload_successful") == 1, "initial load ok")
 
     # A broken file: rejected, the running queries go on.
@@ -314,24 +316,31 @@ metrics:
     p.p.send_signal(signal.SIGHUP)
     wait_metric(url, "usage_config_last_reload_successful", 0)
     wait_until(lambda: "reload rejected" in p.log(), 10, what="rejection logged")
-    check("usage.yml:6:" in p.log(), "rejection names file:line:\n" + p.log()[-2000:])
+    check("usage.yml:7:" in p.log(), "rejection names file:line:\n" + p.log()[-2000:])
     db.wait("count", "users", count=n + 2)
     text, m = scrape(url)
-    check(sample(m, "t_users") == 10 and sample(m, "t_dao") is None, "old config still runs")
+    check(sample(m, "t_users") == 10 and sample(m, "t_gone") == 15 and
+          sample(m, "t_dao") is None, "old config still runs")
 
-    # A good file: swapped in; the removed metric disappears, the new one appears.
+    # A good file: swapped in. The removed metric disappears, the new one appears, the
+    # unchanged one keeps its value and its counters.
+    runs = sample(m, "usage_query_runs_total", metric="t_users")
     with open(p.config_path, "w") as f:
         f.write("""
 servers:
   main: {uri: "%s"}
 metrics:
-  - {name: t_dao, database: palm, collection: dao, count: {}, interval: 1s}
-""" % db.uri)
+""" % db.uri + users +
+                "  - {name: t_dao, database: palm, collection: dao, count: {}, interval: 1s}\n")
     p.p.send_signal(signal.SIGHUP)
     text, m = wait_metric(url, "t_dao", 20)
     check(sample(m, "usage_config_last_reload_successful") == 1, "reload ok")
-    check(sample(m, "t_users") is None, "removed metric gone")
-    check(sample(m, "usage_query_up", metric="t_users") is None, "removed query gone")
+    check(sample(m, "t_users") == 10, "unchanged metric kept")
+    check(sample(m, "usage_query_runs_total", metric="t_users") >= runs,
+          "counters of an unchanged metric survive the reload")
+    check(sample(m, "t_gone") is None, "removed metric gone")
+    check(sample(m, "usage_query_up", metric="t_gone") is None, "removed query gone")
+    check("configuration reloaded" in p.log(), "reload logged")
     promtool_check_metrics(text)
     p.stop()
 
