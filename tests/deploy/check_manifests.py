@@ -50,6 +50,11 @@ DEPLOY = os.path.join(ROOT, "deploy")
 OVERLAYS = sorted(glob.glob(os.path.join(DEPLOY, "kubernetes", "overlays", "*")))
 KUSTOMIZE_DIRS = [os.path.join(DEPLOY, "kubernetes", "cluster"), os.path.join(DEPLOY, "alertmanager")]
 PLAIN_DIRS = [os.path.join(DEPLOY, "argocd"), os.path.join(DEPLOY, "hpa")]
+# Manifests that are alternatives, not part of any kustomization: validated alone.
+EXTRA_FILES = [os.path.join(DEPLOY, "kubernetes", "cluster", "secretstore-namespaced.yaml")]
+# Every YAML file under these must be read by a render or be an extra file,
+# so no manifest in the tree escapes validation.
+COVERED_TREES = [os.path.join(DEPLOY, "kubernetes"), os.path.join(DEPLOY, "alertmanager")]
 TAG_RE = re.compile(r"^\d+\.\d+\.\d+-\d{4}-\d{2}-\d{2}$")
 
 EXPORTERS = {
@@ -104,6 +109,14 @@ def render_all():
                                          % path)
             objs.extend(render._load_docs(path))
         out[os.path.relpath(d, ROOT)] = objs
+    out["extra"] = [o for path in EXTRA_FILES for o in render._load_docs(path)]
+    seen = render.LOADED | {os.path.realpath(p) for p in EXTRA_FILES}
+    for tree in COVERED_TREES:
+        for path in sorted(glob.glob(os.path.join(tree, "**", "*.y*ml"), recursive=True)):
+            if os.path.realpath(path) not in seen:
+                raise render.RenderError("%s is read by no kustomization and is not an extra "
+                                         "file: it would never be validated" % os.path.relpath(
+                                             path, ROOT))
     return out
 
 

@@ -78,7 +78,13 @@ class RenderError(Exception):
     pass
 
 
+# Every file a build read (kustomizations, resources, patches, generator
+# files), so a caller can tell which files of a tree were never rendered.
+LOADED = set()
+
+
 def _load_docs(path):
+    LOADED.add(os.path.realpath(path))
     with open(path, encoding="utf-8") as f:
         docs = [d for d in yaml.safe_load_all(f) if d is not None]
     for d in docs:
@@ -102,6 +108,7 @@ def _file_in_root(root, rel, what):
                           "(kustomize's load restriction)" % (root, what, rel))
     if not os.path.isfile(path):
         raise RenderError("%s: %s %r does not exist" % (root, what, rel))
+    LOADED.add(os.path.realpath(path))
     return path
 
 
@@ -448,6 +455,7 @@ def build(directory, _stack=()):
     kfile = kustomization_file(directory)
     if not kfile:
         raise RenderError("%s: no kustomization.yaml" % directory)
+    LOADED.add(os.path.realpath(kfile))
     with open(kfile, encoding="utf-8") as f:
         k = yaml.safe_load(f) or {}
     _only(k, TOP_FIELDS, kfile)
