@@ -542,28 +542,34 @@ static int vhost_add(const struct rmq_record *r, void *ctx)
 static int fetch_queue_pages(struct scrape *sc, const char *base, const char *name_re,
                              struct rmq_store *st)
 {
-    char path[2048];
+    struct frond_buf path;
+    int rc = 0;
+    /* Heap-built: an escaped vhost name and include regex may each be kilobytes. */
+    frond_buf_init(&path, 1u << 20);
     for (long page = 1; page <= RMQ_MAX_PAGES; page++) {
-        int n = snprintf(path, sizeof(path), "%s?page=%ld&page_size=%ld&columns=%s%s%s%s", base,
-                         page, sc->c->page_size, QUEUE_COLUMNS, name_re ? "&name=" : "",
-                         name_re ? name_re : "", name_re ? "&use_regex=true" : "");
-        if (n < 0 || (size_t)n >= sizeof(path)) {
+        frond_buf_reset(&path);
+        rc = frond_buf_printf(&path, "%s?page=%ld&page_size=%ld&columns=%s%s%s%s", base, page,
+                              sc->c->page_size, QUEUE_COLUMNS, name_re ? "&name=" : "",
+                              name_re ? name_re : "", name_re ? "&use_regex=true" : "");
+        if (rc) {
             sc->res.err = RMQ_MGMT_INTERNAL;
-            snprintf(sc->res.msg, sizeof(sc->res.msg), "request path too long");
+            snprintf(sc->res.msg, sizeof(sc->res.msg), "cannot build the request path");
             fail(sc, RMQ_EP_QUEUES);
-            return -ENAMETOOLONG;
+            break;
         }
         struct rmq_page_info pg;
-        int rc = fetch(sc, RMQ_EP_QUEUES, path, RMQ_REPLY_QUEUES, rmq_store_add_queue, st, &pg);
+        rc = fetch(sc, RMQ_EP_QUEUES, frond_buf_cstr(&path), RMQ_REPLY_QUEUES, rmq_store_add_queue,
+                   st, &pg);
         if (rc) {
-            return rc;
+            break;
         }
         /* An unpaginated reply (no envelope) or the last page ends the listing. */
         if (pg.page_count < 0 || page >= pg.page_count) {
-            return 0;
+            break;
         }
     }
-    return 0;
+    frond_buf_cleanup(&path);
+    return rc;
 }
 
 static int collect_queues(struct scrape *sc, struct rmq_store *st)
