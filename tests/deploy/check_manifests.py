@@ -217,6 +217,10 @@ def check_frondtail(errs, objs):
             where, pos_dir, pos_dir))
     # The shipped config: find it through the -config.file argument.
     args = c.get("args") or []
+    flags, _ = binary_flags("shipper/main.c")
+    for a in args:
+        if a.lstrip("-").split("=", 1)[0] not in flags:
+            errs.append("%s: %s is not a flag of frondtail (shipper/main.c)" % (where, a))
     cfg_arg = [a for a in args if a.startswith("-config.file=")]
     if len(cfg_arg) != 1:
         errs.append("%s: exactly one -config.file= argument expected" % where)
@@ -431,6 +435,8 @@ MUTATIONS = {
         "httpGet"].update(path="/-/ready-not"),
     "unknown flag": lambda o: _c(o, "Deployment", "frond-rabbitmq-exporter")["args"].append(
         "--rabbit.pasword-file=/x"),
+    "unknown frondtail flag": lambda o: _c(o, "DaemonSet", "frondtail")["args"].append(
+        "-config.expand-envs=true"),
     "exporter port": lambda o: _c(o, "Deployment", "frond-mongodb-exporter-rs0-0")[
         "ports"][0].update(containerPort=9217),
     "no limits": lambda o: _c(o, "Deployment", "frond-rabbitmq-exporter")["resources"].pop(
