@@ -353,9 +353,10 @@ static int load_server(struct loader *L, const struct frond_yaml_node *key,
     if (rc) {
         goto out;
     }
-    if (!valid_name(s->name, false)) {
-        rc = frond_yaml_error(doc, key, L->err, L->errlen,
-                              "server name \"%s\" must match [a-zA-Z_][a-zA-Z0-9_]*", s->name);
+    /* The name only ever appears as a label value (usage_server_up{server}), so any text will do.
+     */
+    if (!*s->name || strlen(s->name) > 128) {
+        rc = frond_yaml_error(doc, key, L->err, L->errlen, "server name must be 1..128 characters");
         goto out;
     }
     rc = frond_yaml_check_keys(doc, val, server_keys, "server", L->err, L->errlen);

@@ -373,6 +373,15 @@ def test_palm_example(h):
     check("# TYPE palm_validations_total counter" in text, "counter type")
     check(sample(m, "usage_up") == 1, "usage_up")
     promtool_check_metrics(text)
+
+    # A real Prometheus (which negotiates OpenMetrics) ingests it all.
+    prom = frondtest.Prometheus(h, [{"job_name": "usage", "static_configs": [
+        {"targets": [url.replace("http://", "")]}]}])
+    prom.wait_value('palm_dao_proposals{status="passed"}', 143)
+    prom.wait_value('palm_validations_total{result="error"}', 1207)
+    prom.wait_value('up{job="usage"}', 1)
+    prom.wait_value('count(usage_query_up{job="usage"} == 1)', 8)
+    prom.stop()
     p.stop()
 
 
