@@ -938,6 +938,16 @@ static int load_metric(struct loader *L, const struct frond_yaml_node *n, struct
             goto out;
         }
     }
+    /* Keys that only mean something for a result set: an error on a count, not a silent no-op. */
+    const char *agg_only[] = {"empty", "max_samples"};
+    for (size_t i = 0; i < 2 && m->kind == USAGE_COUNT; i++) {
+        if ((v = frond_yaml_get(n, agg_only[i])) != NULL) {
+            rc = frond_yaml_error(doc, v, L->err, L->errlen,
+                                  "%s applies to aggregate only (a count always has a value)",
+                                  agg_only[i]);
+            goto out;
+        }
+    }
     if ((v = frond_yaml_get(n, "max_samples")) != NULL) {
         rc = frond_yaml_long(doc, v, "max_samples", &m->max_samples, L->err, L->errlen);
         if (rc == 0 && m->max_samples < 1) {

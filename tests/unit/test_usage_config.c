@@ -222,8 +222,11 @@ static void test_errors(void)
         {"servers: {a: {uri_env: TEST_USAGE_UNSET_VAR}}\nmetrics: []\n",
          "t.yml:1: environment variable TEST_USAGE_UNSET_VAR"},
         {"servers: {a: {uri: 'mongodb://h'}}\nmetrics:\n  - {name: x, database: d, collection: "
-         "c, count: {}, empty: nothing}\n",
-         "t.yml:3:"},
+         "c, aggregate: [], empty: nothing}\n",
+         "t.yml:3: empty (absent or a number)"},
+        {"servers: {a: {uri: 'mongodb://h'}}\nmetrics:\n  - name: x\n    database: d\n"
+         "    collection: c\n    count: {}\n    empty: 0\n",
+         "t.yml:7: empty applies to aggregate only"},
         {"servers: {a: {uri: 'mongodb://h'}}\nmetrics:\n  - {name: x, database: d, collection: "
          "c, aggregate: [], const_labels: {a: b}, labels: {f: a}}\n",
          "label \"a\" given twice"},
