@@ -20,6 +20,7 @@
 #include "frond/log.h"
 #include "frond/process.h"
 #include "frond/registry.h"
+#include "journal.h"
 #include "labels.h"
 #include "parse.h"
 #include "positions.h"
@@ -265,6 +266,8 @@ int main(int argc, char **argv)
     struct tail *tail = NULL;
     struct ship_queue *queues[32] = {0};
     size_t nq = 0;
+    struct journal *journals[16] = {0};
+    size_t nj = 0;
     int exit_code = FROND_EXIT_FAILURE;
     char err[1024] = "";
     bool have_cfg = false, have_pos = false;
@@ -339,14 +342,6 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    for (size_t i = 0; i < cfg.nscrapes; i++) {
-        if (cfg.scrapes[i].journal) {
-            fprintf(stderr, "frondtail: %s: journal scraping is not supported yet\n",
-                    o.config_file ? o.config_file : "config");
-            exit_code = FROND_EXIT_USAGE;
-            goto out;
-        }
-    }
     if (o.check_syntax || o.check_config) {
         printf("Valid config file! No syntax issues found\n");
         exit_code = FROND_EXIT_OK;
@@ -402,10 +397,39 @@ int main(int argc, char **argv)
     if (!tail) {
         goto out;
     }
+    static const char *const job_label[] = {"job", NULL};
+    struct frond_metric *jm = NULL;
+    for (size_t i = 0; i < cfg.nscrapes; i++) {
+        const struct scrape_config *sc = &cfg.scrapes[i];
+        if (!sc->journal) {
+            continue;
+        }
+        if (nj == FROND_ARRAY_SIZE(journals)) {
+            frond_error("too many journal scrape configs", "max", "16");
+            goto out;
+        }
+        if (!jm) {
+            jm = frond_registry_counter(reg, "frondtail_journal_entries_total",
+                                        "Journal entries shipped, by scrape job.", job_label);
+        }
+        char key[512];
+        snprintf(key, sizeof(key), "journal-%s", sc->job_name ? sc->job_name : "");
+        struct positions_entry *pe = positions_get(&pos, key);
+        journals[nj] =
+            journal_new(&cfg, sc, to.noutputs, (1ULL << 62) + nj, pe ? pe->cursor : NULL, jm);
+        if (!journals[nj]) {
+            goto out;
+        }
+        tail_add_journal(tail, journals[nj]);
+        nj++;
+    }
     if (o.dry_run) {
         /* Someone is watching: show each entry as it is read. */
         setvbuf(stdout, NULL, _IOLBF, 0);
         tail_set_output(tail, 0, dry_print, NULL);
+        for (size_t i = 0; i < nj; i++) {
+            journal_set_output(journals[i], 0, dry_print, NULL);
+        }
     } else {
         for (nq = 0; nq < cfg.nclients; nq++) {
             queues[nq] = ship_queue_new(&cfg.clients[nq], (unsigned)nq, reg, tail_ack,
@@ -414,6 +438,9 @@ int main(int argc, char **argv)
                 goto out;
             }
             tail_set_output(tail, nq, queue_push, queues[nq]);
+            for (size_t i = 0; i < nj; i++) {
+                journal_set_output(journals[i], nq, queue_push, queues[nq]);
+            }
         }
     }
 
@@ -457,9 +484,17 @@ int main(int argc, char **argv)
         frond_error("cannot start the reader thread", "err", strerror(-rc));
         goto out;
     }
+    for (size_t i = 0; i < nj; i++) {
+        if (journal_start(journals[i]) != 0) {
+            goto out;
+        }
+    }
     frond_process_run(NULL, NULL);
 
     /* Shutdown: stop reading, flush within the deadline, then record what Loki acknowledged. */
+    for (size_t i = 0; i < nj; i++) {
+        journal_stop(journals[i]);
+    }
     tail_stop(tail);
     double deadline = frond_now_monotonic() + o.shutdown_timeout;
     for (size_t i = 0; i < nq; i++) {
@@ -472,11 +507,17 @@ int main(int argc, char **argv)
     exit_code = FROND_EXIT_OK;
 out:
     frond_http_stop(http);
+    for (size_t i = 0; i < nj; i++) {
+        journal_stop(journals[i]);
+    }
     tail_stop(tail);
     for (size_t i = 0; i < nq; i++) {
         ship_queue_stop(queues[i], frond_now_monotonic());
     }
     tail_free(tail);
+    for (size_t i = 0; i < nj; i++) {
+        journal_free(journals[i]);
+    }
     if (have_pos) {
         positions_cleanup(&pos);
     }

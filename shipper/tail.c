@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "frond/log.h"
+#include "journal.h"
 #include "tail_int.h"
 
 static double now_mono(void)
@@ -166,6 +167,13 @@ void *tail_ack_ctx(struct tail *t, size_t i)
     return i < t->noutputs ? &t->out[i] : NULL;
 }
 
+void tail_add_journal(struct tail *t, struct journal *j)
+{
+    if (t->njournals < TAIL_MAX_JOURNALS) {
+        t->journals[t->njournals++] = j;
+    }
+}
+
 void tail_set_output(struct tail *t, size_t i, tail_push_fn push, void *ctx)
 {
     if (i < t->noutputs) {
@@ -178,6 +186,13 @@ void tail_ack(void *ack_ctx, uint64_t source_id, uint64_t end_offset)
 {
     struct tail_output *o = ack_ctx;
     struct tail *t = o->t;
+    /* The journal list is fixed before the thread starts: no lock needed to read it. */
+    for (size_t i = 0; i < t->njournals; i++) {
+        if (journal_source_id(t->journals[i]) == source_id) {
+            journal_ack(t->journals[i], o->index, end_offset);
+            return;
+        }
+    }
     pthread_mutex_lock(&t->ack_lock);
     for (struct tail_file *f = t->by_id[source_id % TAIL_BUCKETS]; f; f = f->hnext_id) {
         if (f->source_id == source_id) {
@@ -470,6 +485,15 @@ static void update_positions(struct tail *t)
         if (positions_put(t->pos, &e) != 0) {
             frond_warn("cannot record position (out of memory)", "path", f->path);
         }
+    }
+    for (size_t i = 0; i < t->njournals && !t->dry_run; i++) {
+        char *cursor = journal_committed_cursor(t->journals[i]);
+        struct positions_entry e = {.path = (char *)journal_position_key(t->journals[i]),
+                                    .cursor = cursor};
+        if (cursor && positions_put(t->pos, &e) != 0) {
+            frond_warn("cannot record journal cursor (out of memory)", "key", e.path);
+        }
+        free(cursor);
     }
     /* Forget files that no longer exist, like promtail's positions cleanup. */
     for (size_t i = 0; i < t->pos->n;) {

@@ -57,6 +57,12 @@ void tail_set_output(struct tail *t, size_t i, tail_push_fn push, void *ctx);
 void *tail_ack_ctx(struct tail *t, size_t i);
 /* ship_ack_fn: entries of `source_id` up to `end_offset` were delivered by one output. */
 void tail_ack(void *ack_ctx, uint64_t source_id, uint64_t end_offset);
+/*
+ * Route acks for a journal source to it and save its cursor with the
+ * positions (at most TAIL_MAX_JOURNALS; the journal must outlive the tail).
+ */
+struct journal;
+void tail_add_journal(struct tail *t, struct journal *j);
 /* Start the reader thread. 0 or -errno. */
 FROND_MUST_CHECK int tail_start(struct tail *t);
 /* 1 once the first discovery scan finished (for /ready). */

@@ -26,6 +26,7 @@
 #define TAIL_MAX_LINE_CAP (16 * 1024 * 1024)
 #define TAIL_ROUND_CHUNKS 4
 #define TAIL_MAX_OUTPUTS 32
+#define TAIL_MAX_JOURNALS 16
 #define TAIL_FP_MAX 1024
 #define TAIL_RESCAN_DEBOUNCE 0.05
 #define TAIL_PAUSE_RETRY 0.25
@@ -99,6 +100,8 @@ struct tail {
 
     struct tail_target_rt *targets;
     size_t ntargets;
+    struct journal *journals[TAIL_MAX_JOURNALS];
+    size_t njournals;
 
     struct tail_file *files;
     struct tail_file *by_path[TAIL_BUCKETS];

@@ -158,6 +158,26 @@ static void test_defaults(void)
     CHECK_INT(config_parse(&c, "env.yaml", t, strlen(t), true, err, sizeof(err)), 0);
     CHECK_STR(c.clients[0].url, "http://env:3100/push");
     config_cleanup(&c);
+    /* A promtail journal scrape config with relabeling. */
+    t = "scrape_configs:\n  - job_name: journal\n    journal:\n      json: true\n      max_age: "
+        "12h\n"
+        "      path: /var/log/journal\n      matches: _TRANSPORT=kernel + PRIORITY=3\n"
+        "      labels: {job: systemd-journal}\n    relabel_configs:\n"
+        "      - source_labels: ['__journal__systemd_unit']\n        target_label: 'unit'\n"
+        "      - action: labelmap\n        regex: __journal_(.+)\n        replacement: j_$1\n";
+    CHECK_INT(config_parse(&c, "j.yaml", t, strlen(t), false, err, sizeof(err)), 0);
+    CHECK(c.scrapes[0].journal != NULL);
+    if (c.scrapes[0].journal) {
+        CHECK(c.scrapes[0].journal->json);
+        CHECK_DBL(c.scrapes[0].journal->max_age, 12 * 3600);
+        CHECK_STR(c.scrapes[0].journal->path, "/var/log/journal");
+        CHECK_STR(c.scrapes[0].journal->matches, "_TRANSPORT=kernel + PRIORITY=3");
+        CHECK_STR(labels_get(&c.scrapes[0].journal->labels, "job"), "systemd-journal");
+    }
+    CHECK_INT(c.scrapes[0].nrelabel, 2);
+    CHECK_INT(c.scrapes[0].relabel[1].action, RELABEL_LABELMAP);
+    CHECK_INT(c.scrapes[0].ntargets, 0);
+    config_cleanup(&c);
     unsetenv("LOKI_URL");
 }
 
