@@ -502,14 +502,16 @@ static void finish_run(struct usage_runtime *rt, struct mstate *s, struct usage_
         s->up = true;
         s->last_error[0] = '\0';
         s->last_success = frond_now_realtime();
+        bool first_cut = res->skipped[USAGE_SKIP_LIMIT] && !s->skipped[USAGE_SKIP_LIMIT];
         s->duplicates += res->duplicates;
         for (int i = 0; i < USAGE_SKIP_N; i++) {
             s->skipped[i] += res->skipped[i];
         }
-        if (res->skipped[USAGE_SKIP_LIMIT] && !s->result) {
+        if (first_cut) {
             char lim[32];
             snprintf(lim, sizeof(lim), "%ld", m->max_samples);
-            frond_warn("query result cut at max_samples", "metric", m->name, "max_samples", lim);
+            frond_warn("query result cut at max_samples; logged once", "metric", m->name,
+                       "max_samples", lim);
         }
         result_free(s->result);
         s->result = res;

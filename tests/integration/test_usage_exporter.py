@@ -172,12 +172,15 @@ metrics:
   - {name: t_empty_zero, database: palm, collection: empty, aggregate: [], labels: [k], empty: 0}
   - {name: t_dups, database: palm, collection: dups, aggregate: [], labels: [status]}
   - {name: t_mixed, database: palm, collection: mixed, aggregate: [], labels: {k: kind}}
+  - {name: t_limit, database: palm, collection: mixed, aggregate: [], labels: [k], max_samples: 2}
 """ % db.uri
     p, url = start_exporter(h, cfg)
     text, m = wait_metric(url, "usage_query_up", 1, metric="t_mixed")
     wait_until(lambda: all(sample(scrape(url)[1], "usage_query_up", metric=x) == 1
                            for x in ("t_empty_absent", "t_empty_zero", "t_dups")), 15,
                what="all queries up")
+    wait_until(lambda: sample(scrape(url)[1], "usage_query_up", metric="t_limit") == 1, 15,
+               what="t_limit up")
     text, m = scrape(url)
 
     check(not series(m, "t_empty_absent"), "empty: absent exposes nothing")
@@ -206,9 +209,15 @@ metrics:
                  reason="missing_value") >= 2, "missing values counted")
     promtool_check_metrics(text)
 
-    # Duplicates are logged once, however many runs repeat them.
+    # max_samples: the first documents are kept, the cut is counted.
+    check(len(series(m, "t_limit")) == 2, "max_samples 2: %r" % series(m, "t_limit"))
+    check(sample(m, "usage_query_skipped_documents_total", metric="t_limit",
+                 reason="limit") >= 1, "limit counted")
+
+    # Duplicates and cuts are logged once, however many runs repeat them.
     db.wait("aggregate", "dups", count=4)
     check(p.log().count("duplicate label sets") == 1, "duplicate log once:\n" + p.log())
+    check(p.log().count("cut at max_samples") == 1, "cut log once:\n" + p.log())
     p.stop()
 
 
