@@ -8,6 +8,7 @@
 #include "collect.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,41 @@ int rmq_store_add_queue(const struct rmq_record *r, void *ctx)
         q->have_str |= 1u << i;
     }
     st->nq++;
+    return 0;
+}
+
+int rmq_store_merge(struct rmq_store *dst, const struct rmq_store *src)
+{
+    for (size_t i = 0; i < src->nq; i++) {
+        if (dst->nq >= dst->maxq) {
+            return -E2BIG;
+        }
+        if (dst->nq == dst->capq) {
+            size_t ncap = dst->capq ? dst->capq * 2 : 256;
+            struct rmq_qrec *nq = realloc(dst->q, ncap * sizeof(*nq));
+            if (!nq) {
+                return -ENOMEM;
+            }
+            dst->q = nq;
+            dst->capq = ncap;
+        }
+        struct rmq_qrec *q = &dst->q[dst->nq];
+        *q = src->q[i];
+        for (int k = 0; k < RMQ_Q_STR_COUNT; k++) {
+            if (!((q->have_str >> k) & 1u)) {
+                continue;
+            }
+            const char *str = src->arena.data + src->q[i].str[k];
+            size_t off = dst->arena.len;
+            int rc = frond_buf_append(&dst->arena, str, strlen(str) + 1);
+            if (rc) {
+                return rc;
+            }
+            q->str[k] = (uint32_t)off;
+        }
+        dst->nq++;
+    }
+    dst->filtered_out += src->filtered_out;
     return 0;
 }
 
@@ -476,13 +512,19 @@ int rmq_emit_overview(struct frond_scrape *s, const struct rmq_record *ov)
     "disk_free_alarm,fd_used,fd_total,sockets_used,sockets_total,proc_used,proc_total,partitions"
 #define OVERVIEW_COLUMNS "cluster_name,rabbitmq_version,erlang_version,object_totals,queue_totals"
 
+/* What the queue workers of one scrape share; guarded by `lock`. */
+struct scrape_shared {
+    pthread_mutex_t lock;
+    bool failed;
+    bool fatal; /* stop the scrape: the next request would fail the same way */
+};
+
 struct scrape {
     struct rmq_collector *c;
     struct rmq_mgmt *m;
+    double deadline;
     struct rmq_mgmt_result res;
-    enum rmq_endpoint failed_ep;
-    bool failed;
-    bool fatal; /* stop the scrape: the next endpoint would fail the same way */
+    struct scrape_shared *sh;
 };
 
 /* Record a failed endpoint; log only the first failure of a scrape. */
@@ -491,17 +533,28 @@ static void fail(struct scrape *sc, enum rmq_endpoint ep)
     if (sc->c->error_series[ep]) {
         frond_series_inc(sc->c->error_series[ep]);
     }
-    if (!sc->failed) {
+    enum rmq_mgmt_err e = sc->res.err;
+    pthread_mutex_lock(&sc->sh->lock);
+    if (!sc->sh->failed) {
         char url[512];
         frond_redact_uri(sc->c->mgmt.url, url, sizeof(url));
         frond_error("RabbitMQ management API scrape failed", "endpoint", rmq_endpoint_name(ep),
-                    "url", url, "reason", rmq_mgmt_err_name(sc->res.err), "err", sc->res.msg);
+                    "url", url, "reason", rmq_mgmt_err_name(e), "err", sc->res.msg);
     }
-    sc->failed = true;
-    sc->failed_ep = ep;
-    enum rmq_mgmt_err e = sc->res.err;
-    sc->fatal = e == RMQ_MGMT_CONNECT || e == RMQ_MGMT_TIMEOUT || e == RMQ_MGMT_AUTH ||
-                e == RMQ_MGMT_NOT_FOUND || e == RMQ_MGMT_INTERNAL;
+    sc->sh->failed = true;
+    if (e == RMQ_MGMT_CONNECT || e == RMQ_MGMT_TIMEOUT || e == RMQ_MGMT_AUTH ||
+        e == RMQ_MGMT_NOT_FOUND || e == RMQ_MGMT_INTERNAL) {
+        sc->sh->fatal = true;
+    }
+    pthread_mutex_unlock(&sc->sh->lock);
+}
+
+static bool stop_requested(struct scrape *sc)
+{
+    pthread_mutex_lock(&sc->sh->lock);
+    bool stop = sc->sh->fatal;
+    pthread_mutex_unlock(&sc->sh->lock);
+    return stop;
 }
 
 static int fetch(struct scrape *sc, enum rmq_endpoint ep, const char *path,
@@ -572,11 +625,77 @@ static int fetch_queue_pages(struct scrape *sc, const char *base, const char *na
     return rc;
 }
 
+/*
+ * The vhosts of one scrape, handed out to up to --rabbit.concurrency
+ * workers. Each worker has its own curl session and record store; the
+ * stores are merged when all are done. Concurrent requests let a broker
+ * with several cores build several pages at once (its work, not ours, is
+ * what a 10k-queue scrape waits for).
+ */
+struct queue_work {
+    struct scrape *main;
+    const char *name_re;
+    char **bases; /* "/api/queues/<escaped vhost>" */
+    size_t nbases;
+    size_t next; /* guarded by main->sh->lock, like `stop` */
+    bool stop;
+};
+
+struct queue_worker {
+    struct queue_work *w;
+    struct rmq_store *st;
+    struct rmq_mgmt *m; /* borrowed (worker 0 uses the scrape's session) or owned */
+    bool own_m;
+    int rc;
+    pthread_t thread;
+    bool started;
+};
+
+static void *queue_worker_run(void *arg)
+{
+    struct queue_worker *me = arg;
+    struct queue_work *w = me->w;
+    struct scrape sc = {.c = w->main->c, .deadline = w->main->deadline, .sh = w->main->sh};
+    if (!me->m) {
+        me->m = rmq_mgmt_open(&sc.c->mgmt, sc.deadline);
+        me->own_m = true;
+        if (!me->m) {
+            sc.res.err = RMQ_MGMT_INTERNAL;
+            snprintf(sc.res.msg, sizeof(sc.res.msg), "out of memory");
+            fail(&sc, RMQ_EP_QUEUES);
+            me->rc = -ENOMEM;
+            return NULL;
+        }
+    }
+    sc.m = me->m;
+    for (;;) {
+        pthread_mutex_lock(&sc.sh->lock);
+        bool done = w->stop || sc.sh->fatal || w->next >= w->nbases;
+        size_t i = w->next++;
+        pthread_mutex_unlock(&sc.sh->lock);
+        if (done) {
+            break;
+        }
+        me->rc = fetch_queue_pages(&sc, w->bases[i], w->name_re, me->st);
+        if (me->rc) {
+            /* The queue list is all-or-nothing: the other workers can stop too. */
+            pthread_mutex_lock(&sc.sh->lock);
+            w->stop = true;
+            pthread_mutex_unlock(&sc.sh->lock);
+            break;
+        }
+    }
+    return NULL;
+}
+
 static int collect_queues(struct scrape *sc, struct rmq_store *st)
 {
     struct rmq_collector *c = sc->c;
     char *name_re = NULL;
     struct frond_buf vhosts;
+    struct queue_work w = {.main = sc};
+    struct queue_worker *workers = NULL;
+    size_t nworkers = 0;
     int rc = 0;
     frond_buf_init(&vhosts, 64u << 20);
 
@@ -597,6 +716,7 @@ static int collect_queues(struct scrape *sc, struct rmq_store *st)
             goto out;
         }
     }
+    w.name_re = name_re;
     /*
      * Page per vhost, always: RabbitMQ lists and sorts the whole collection
      * for every page it serves, so a page of /api/queues/<vhost> costs the
@@ -608,25 +728,87 @@ static int collect_queues(struct scrape *sc, struct rmq_store *st)
     if (rc) {
         goto out;
     }
+    size_t nv = 0;
+    for (size_t off = 0; off < vhosts.len; off += strlen(vhosts.data + off) + 1) {
+        nv++;
+    }
+    w.bases = calloc(nv ? nv : 1, sizeof(*w.bases));
+    if (!w.bases) {
+        rc = -ENOMEM;
+        goto out;
+    }
     for (size_t off = 0; off < vhosts.len; off += strlen(vhosts.data + off) + 1) {
         const char *vh = vhosts.data + off;
         if (!rmq_filter_keep(&c->include_vhost, &c->exclude_vhost, vh)) {
             continue;
         }
         char *esc = rmq_mgmt_escape(vh);
-        if (!esc) {
+        size_t n = esc ? strlen(esc) + sizeof("/api/queues/") : 0;
+        char *base = esc ? malloc(n) : NULL;
+        if (!base) {
+            free(esc);
             rc = -ENOMEM;
             goto out;
         }
-        char base[1024 * 3 + 32];
-        snprintf(base, sizeof(base), "/api/queues/%s", esc);
+        snprintf(base, n, "/api/queues/%s", esc);
         free(esc);
-        rc = fetch_queue_pages(sc, base, name_re, st);
-        if (rc) {
-            goto out;
+        w.bases[w.nbases++] = base;
+    }
+
+    nworkers = (size_t)(c->concurrency > 1 ? c->concurrency : 1);
+    if (nworkers > w.nbases) {
+        nworkers = w.nbases ? w.nbases : 1;
+    }
+    workers = calloc(nworkers, sizeof(*workers));
+    if (!workers) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nworkers; i++) {
+        workers[i].w = &w;
+        if (i == 0) {
+            workers[i].st = st;
+            workers[i].m = sc->m;
+            continue;
+        }
+        workers[i].st = malloc(sizeof(struct rmq_store));
+        if (!workers[i].st) {
+            nworkers = i;
+            break;
+        }
+        rmq_store_init(workers[i].st, c);
+        /* A worker that cannot start leaves its share to the others. */
+        workers[i].started =
+            pthread_create(&workers[i].thread, NULL, queue_worker_run, &workers[i]) == 0;
+    }
+    queue_worker_run(&workers[0]);
+    rc = workers[0].rc;
+    for (size_t i = 1; i < nworkers; i++) {
+        if (workers[i].started) {
+            pthread_join(workers[i].thread, NULL);
+        }
+        if (!rc) {
+            rc = workers[i].rc;
+        }
+        if (!rc) {
+            rc = rmq_store_merge(st, workers[i].st);
         }
     }
 out:
+    for (size_t i = 1; i < nworkers; i++) {
+        if (workers[i].own_m) {
+            rmq_mgmt_close(workers[i].m);
+        }
+        if (workers[i].st) {
+            rmq_store_cleanup(workers[i].st);
+            free(workers[i].st);
+        }
+    }
+    free(workers);
+    for (size_t i = 0; i < w.nbases; i++) {
+        free(w.bases[i]);
+    }
+    free(w.bases);
     free(name_re);
     frond_buf_cleanup(&vhosts);
     return rc;
@@ -641,7 +823,9 @@ int rmq_collect(struct frond_scrape *s, void *ctx)
     if (sd > 0 && sd < deadline) {
         deadline = sd;
     }
-    struct scrape sc = {.c = c};
+    struct scrape_shared sh = {.failed = false};
+    pthread_mutex_init(&sh.lock, NULL);
+    struct scrape sc = {.c = c, .deadline = deadline, .sh = &sh};
     struct rmq_store st;
     struct rmq_nodes nodes = {0};
     struct rmq_record *ov = NULL;
@@ -664,7 +848,7 @@ int rmq_collect(struct frond_scrape *s, void *ctx)
             goto done;
         }
     }
-    if (sc.fatal) {
+    if (stop_requested(&sc)) {
         goto done;
     }
     if (fetch(&sc, RMQ_EP_NODES, "/api/nodes?columns=" NODE_COLUMNS, RMQ_REPLY_NODES, rmq_nodes_add,
@@ -674,7 +858,7 @@ int rmq_collect(struct frond_scrape *s, void *ctx)
             goto done;
         }
     }
-    if (sc.fatal) {
+    if (stop_requested(&sc)) {
         goto done;
     }
     if (collect_queues(&sc, &st) == 0) {
@@ -696,7 +880,9 @@ done:
     if (!up || !dur) {
         return -ENOMEM;
     }
-    int rc2 = frond_scrape_sample0(s, up, sc.failed || rc ? 0 : 1);
+    bool failed = sh.failed;
+    pthread_mutex_destroy(&sh.lock);
+    int rc2 = frond_scrape_sample0(s, up, failed || rc ? 0 : 1);
     if (!rc2) {
         rc2 = frond_scrape_sample0(s, dur, frond_now_monotonic() - start);
     }

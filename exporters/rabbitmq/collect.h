@@ -62,6 +62,7 @@ struct rmq_collector {
     struct rmq_mgmt_opts mgmt;
     double timeout; /* seconds; caps every scrape */
     long page_size;
+    long concurrency; /* vhosts read at once, each on its own connection */
     struct rmq_filter include_vhost, exclude_vhost, include_queues, exclude_queues;
     bool push_queue_regex;       /* send include_queues to the server as name+use_regex */
     struct frond_metric *errors; /* rabbitmq_exporter_scrape_errors_total */
@@ -99,6 +100,8 @@ void rmq_store_init(struct rmq_store *st, const struct rmq_collector *filters);
 void rmq_store_cleanup(struct rmq_store *st);
 /* rmq_record_fn for queue replies: filter, then copy into the store. */
 int rmq_store_add_queue(const struct rmq_record *r, void *ctx);
+/* Append every record of `src` (another scrape worker's store). 0, -ENOMEM, -E2BIG. */
+FROND_MUST_CHECK int rmq_store_merge(struct rmq_store *dst, const struct rmq_store *src);
 /* Sort by (vhost, name) and drop duplicates (a queue seen on two pages). */
 void rmq_store_finish(struct rmq_store *st);
 const char *rmq_store_str(const struct rmq_store *st, const struct rmq_qrec *q, int slot);

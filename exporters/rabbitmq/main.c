@@ -40,6 +40,7 @@ struct options {
     bool insecure;
     double timeout;
     long page_size;
+    long concurrency;
     long max_reply;
     bool server_filter;
     char *include_vhost;
@@ -85,6 +86,9 @@ int main(int argc, char **argv)
          false},
         {"rabbit.page-size", FROND_FLAG_INT, &o.page_size, "500", "RABBIT_PAGE_SIZE",
          "Queues per /api/queues page, 1 to 500.", 0, false},
+        {"rabbit.concurrency", FROND_FLAG_INT, &o.concurrency, "2", "RABBIT_CONCURRENCY",
+         "Vhosts whose queue pages are read at once, each on its own connection, 1 to 16.", 0,
+         false},
         {"rabbit.max-reply-size", FROND_FLAG_BYTES, &o.max_reply, "256MiB", NULL,
          "Largest management API reply accepted.", 0, false},
         {"rabbit.server-side-filter", FROND_FLAG_BOOL, &o.server_filter, "true", NULL,
@@ -146,6 +150,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --rabbit.page-size must be between 1 and 500\n", PROG);
         goto out;
     }
+    if (o.concurrency < 1 || o.concurrency > 16) {
+        fprintf(stderr, "%s: --rabbit.concurrency must be between 1 and 16\n", PROG);
+        goto out;
+    }
     if (!(o.timeout > 0)) {
         fprintf(stderr, "%s: --rabbit.timeout must be positive\n", PROG);
         goto out;
@@ -173,6 +181,7 @@ int main(int argc, char **argv)
     };
     col.timeout = o.timeout;
     col.page_size = o.page_size;
+    col.concurrency = o.concurrency;
     col.push_queue_regex = o.server_filter;
 
     code = FROND_EXIT_FAILURE;

@@ -123,7 +123,8 @@ def setup_fixture(fx):
 
 def test_exact_counts(h):
     """Ready/unacked/total/consumers/counters match what the clients did; promtool passes."""
-    exp, base = start_exporter(h)
+    # One queue per page: every vhost's listing spans several pages.
+    exp, base = start_exporter(h, "--rabbit.page-size=1")
     want = [
         ("rabbitmq_up", {}, 1),
         ("rabbitmq_queue_messages_ready", q("tv1", "orders"), 4),
@@ -200,14 +201,17 @@ def test_filters(h):
     with open(pwfile, "w") as f:
         f.write(B.password + "\n")
     cases = [
-        (["--include-vhost=tv1", "--exclude-queues=q.*"], [("tv1", "orders")]),
-        (["--include-queues=t2.", "--exclude-vhost=tv1"], [("tv2", "t2a"), ("tv2", "t2b")]),
+        (["--include-vhost=tv1", "--exclude-queues=q.*", "--rabbit.concurrency=1"],
+         [("tv1", "orders")]),
+        (["--include-queues=t2.", "--exclude-vhost=tv1", "--rabbit.concurrency=16"],
+         [("tv2", "t2a"), ("tv2", "t2b")]),
         (["--exclude-vhost=tv[0-9]+"], [("/", "c1")]),
         # Anchored: "t2" alone matches no queue name, and "rder" does not match "orders".
         (["--include-queues=t2|rder"], []),
         (["--include-queues=orders|c1", "--no-rabbit.server-side-filter"],
          [("/", "c1"), ("tv1", "orders")]),
-        (["--include-vhost=/|tv2", "--exclude-queues=t2b"], [("/", "c1"), ("tv2", "t2a")]),
+        (["--include-vhost=/|tv2", "--exclude-queues=t2b", "--rabbit.page-size=1"],
+         [("/", "c1"), ("tv2", "t2a")]),
     ]
     running = []
     for i, (args, _) in enumerate(cases):
