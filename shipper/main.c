@@ -379,7 +379,8 @@ int main(int argc, char **argv)
     }
 
     bool set_aside = false;
-    rc = positions_load(&pos, cfg.positions_file, &set_aside);
+    rc = o.dry_run ? positions_load_readonly(&pos, cfg.positions_file)
+                   : positions_load(&pos, cfg.positions_file, &set_aside);
     if (rc) {
         /* Unreadable (permissions, I/O): starting from 0 would re-send everything; refuse. */
         goto out;

@@ -362,7 +362,19 @@ static int read_all(const char *path, char **out, size_t *len)
     return 0;
 }
 
+static int load(struct positions *p, const char *filename, bool readonly, bool *set_aside);
+
 int positions_load(struct positions *p, const char *filename, bool *set_aside)
+{
+    return load(p, filename, false, set_aside);
+}
+
+int positions_load_readonly(struct positions *p, const char *filename)
+{
+    return load(p, filename, true, NULL);
+}
+
+static int load(struct positions *p, const char *filename, bool readonly, bool *set_aside)
 {
     char *text = NULL;
     size_t len = 0;
@@ -392,7 +404,9 @@ int positions_load(struct positions *p, const char *filename, bool *set_aside)
         reindex(p);
         char aside[4096];
         snprintf(aside, sizeof(aside), "%s.corrupt-%lld", filename, (long long)time(NULL));
-        if (rename(filename, aside) != 0) {
+        if (readonly) {
+            frond_warn("positions file is corrupt; ignored (read-only)", "file", filename);
+        } else if (rename(filename, aside) != 0) {
             frond_error("positions file is corrupt and cannot be set aside; starting fresh", "file",
                         filename, "err", strerror(errno));
         } else {

@@ -63,6 +63,8 @@ struct positions {
  * -ENOMEM, or -errno when the file exists but cannot be read.
  */
 FROND_MUST_CHECK int positions_load(struct positions *p, const char *filename, bool *set_aside);
+/* Same, but a corrupt file is only logged, never renamed (-dry-run must change nothing). */
+FROND_MUST_CHECK int positions_load_readonly(struct positions *p, const char *filename);
 /* Parse a document from memory (used by the loader and the fuzzer). -EINVAL if invalid. */
 FROND_MUST_CHECK int positions_parse(struct positions *p, const char *text, size_t len);
 void positions_init(struct positions *p);

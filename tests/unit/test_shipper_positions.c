@@ -145,6 +145,13 @@ static void test_corrupt(void)
         CHECK(count_aside() >= (before ? before : 1));
         positions_cleanup(&p);
     }
+    /* Read-only (dry-run): a corrupt file is ignored and left where it is. */
+    write_file(file, "positions: [oops]\n");
+    struct positions ro;
+    CHECK_INT(positions_load_readonly(&ro, file), 0);
+    CHECK_INT(ro.n, 0);
+    CHECK(access(file, F_OK) == 0);
+    positions_cleanup(&ro);
     /* An empty map and an empty mapping value are fine. */
     write_file(file, "positions: {}\n");
     struct positions p;
