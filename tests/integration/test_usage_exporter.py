@@ -342,7 +342,15 @@ metrics:
 """ % db.uri + users +
                 "  - {name: t_dao, database: palm, collection: dao, count: {}, interval: 1s}\n")
     p.p.send_signal(signal.SIGHUP)
-    text, m = wait_metric(url, "t_dao", 20)
+    # Scrape all through the swap: every scrape shows the old set or the new one, never both.
+    deadline = time.monotonic() + 20
+    while True:
+        text, m = scrape(url)
+        check(not (sample(m, "t_gone") is not None and sample(m, "t_dao") is not None),
+              "a scrape mixed the old and the new config")
+        if sample(m, "t_dao") == 20:
+            break
+        check(time.monotonic() < deadline, "t_dao did not appear after the reload")
     check(sample(m, "usage_config_last_reload_successful") == 1, "reload ok")
     check(sample(m, "t_users") == 10, "unchanged metric kept")
     check(sample(m, "usage_query_runs_total", metric="t_users") >= runs,
