@@ -38,13 +38,13 @@
 
 /* One log entry on its way to Loki. Pointers are borrowed for the call. */
 struct ship_entry {
-    int64_t ts_ns;      /* the runtime's timestamp, Unix nanoseconds */
-    const char *line;   /* may contain invalid UTF-8; not NUL-terminated */
+    int64_t ts_ns;    /* the runtime's timestamp, Unix nanoseconds */
+    const char *line; /* may contain invalid UTF-8; not NUL-terminated */
     size_t line_len;
     const char *labels; /* canonical Loki label string {a="b", c="d"} (sorted, escaped) */
     size_t labels_len;
-    const char *tenant; /* X-Scope-OrgID override from the pipeline, or NULL */
-    uint64_t source_id; /* the input-side source (file or journal) owning the position */
+    const char *tenant;  /* X-Scope-OrgID override from the pipeline, or NULL */
+    uint64_t source_id;  /* the input-side source (file or journal) owning the position */
     uint64_t end_offset; /* position just after this entry in its source */
 };
 

@@ -129,8 +129,9 @@ int main(int argc, char **argv)
         exit_code = FROND_EXIT_USAGE;
         goto out;
     }
-    mongoc_init();
+    /* The handler goes first: mongoc_init() itself logs (shared-memory counters). */
     mongoc_log_set_handler(usage_mongoc_log, NULL);
+    mongoc_init();
     mongoc_log_trace_disable();
 
     rc = usage_config_load(config_file, &cfg, err, sizeof(err));

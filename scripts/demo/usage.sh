@@ -27,6 +27,7 @@ PALM_MONGODB_URI=$(cat "$DEMO_DIR/usage/uri") "$BIN" \
   --web.listen-address="127.0.0.1:$PORT" >"$DEMO_DIR/usage/exporter.log" 2>&1 &
 echo $! >>"$DEMO_DIR/pids"
 
+echo "usage 127.0.0.1:$PORT" >>"$DEMO_DIR/targets"
 echo "usage exporter (Palm example config, MongoDB stand-in):"
 echo "  http://127.0.0.1:$PORT/metrics    palm_users, palm_active_users_24h, palm_dao_proposals{status}, usage_query_up{metric}, ..."
 echo "  http://127.0.0.1:$PORT/           landing page;  reload the config: kill -HUP $!"
