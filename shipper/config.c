@@ -742,11 +742,101 @@ static int load_scrape(struct ctx *x, const struct frond_yaml_node *n, struct sc
     return 0;
 }
 
+/*
+ * `kubernetes_metadata:` (a frondtail extension, README-k8s.md): pod labels
+ * from the Kubernetes API. Its runtime lives in k8s.c; only the keys are
+ * checked here, so a typo fails at load like every other key.
+ */
+static int load_k8s(struct ctx *x, const struct frond_yaml_node *n, struct k8s_meta_config *k)
+{
+    static const char *const kk[] = {
+        "enabled", "api_server",       "token_file",    "ca_file",        "node_name",
+        "labels",  "controller_label", "resync_period", "backoff_config", NULL};
+    int rc = check(x, n, kk, "kubernetes_metadata");
+    if (!rc) {
+        rc = boolean(x, n, "enabled", &k->enabled);
+    }
+    if (!rc) {
+        rc = str(x, n, "api_server", &k->api_server);
+    }
+    if (!rc) {
+        rc = str(x, n, "token_file", &k->token_file);
+    }
+    if (!rc) {
+        rc = str(x, n, "ca_file", &k->ca_file);
+    }
+    if (!rc) {
+        rc = str(x, n, "node_name", &k->node_name);
+    }
+    if (!rc) {
+        rc = boolean(x, n, "controller_label", &k->controller_label);
+    }
+    if (!rc) {
+        rc = dur(x, n, "resync_period", &k->resync_period);
+    }
+    if (!rc && k->resync_period != 0 && k->resync_period < 1) {
+        rc = frond_yaml_error(x->doc, frond_yaml_get(n, "resync_period"), x->err, x->errlen,
+                              "resync_period must be at least 1s");
+    }
+    const struct frond_yaml_node *b = frond_yaml_get(n, "backoff_config");
+    if (!rc && b && !frond_yaml_is_null(b)) {
+        static const char *const bk[] = {"min_period", "max_period", NULL};
+        rc = check(x, b, bk, "kubernetes_metadata.backoff_config");
+        if (!rc) {
+            rc = dur(x, b, "min_period", &k->backoff_min);
+        }
+        if (!rc) {
+            rc = dur(x, b, "max_period", &k->backoff_max);
+        }
+    }
+    const struct frond_yaml_node *l = frond_yaml_get(n, "labels");
+    if (!rc && l && !frond_yaml_is_null(l)) {
+        if (l->kind != FROND_YAML_SEQ) {
+            return frond_yaml_error(x->doc, l, x->err, x->errlen,
+                                    "kubernetes_metadata.labels must be a list of pod label keys");
+        }
+        k->labels = calloc(l->n ? l->n : 1, sizeof(char *));
+        rc = k->labels ? 0 : -ENOMEM;
+        for (size_t i = 0; !rc && i < l->n; i++) {
+            const struct frond_yaml_node *it = l->items[i];
+            if (it->kind != FROND_YAML_SCALAR || !it->value || !it->value[0]) {
+                return frond_yaml_error(x->doc, it, x->err, x->errlen,
+                                        "kubernetes_metadata.labels: each entry must be a "
+                                        "non-empty pod label key");
+            }
+            k->labels[i] = strdup(it->value);
+            rc = k->labels[i] ? 0 : -ENOMEM;
+            k->nlabels += rc ? 0 : 1;
+        }
+    }
+    return rc;
+}
+
+static void k8s_cleanup(struct k8s_meta_config *k)
+{
+    free(k->api_server);
+    free(k->token_file);
+    free(k->ca_file);
+    free(k->node_name);
+    for (size_t i = 0; i < k->nlabels; i++) {
+        free(k->labels[i]);
+    }
+    free(k->labels);
+    memset(k, 0, sizeof(*k));
+}
+
 static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct shipper_config *c)
 {
-    static const char *const known[] = {"server",        "positions",      "clients",
-                                        "client",        "scrape_configs", "limits_config",
-                                        "target_config", "frondtail",      NULL};
+    static const char *const known[] = {"server",
+                                        "positions",
+                                        "clients",
+                                        "client",
+                                        "scrape_configs",
+                                        "limits_config",
+                                        "target_config",
+                                        "frondtail",
+                                        "kubernetes_metadata",
+                                        NULL};
     int rc = check(x, root, known, "the top level");
     if (rc) {
         return rc;
@@ -914,6 +1004,13 @@ static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct s
             return rc;
         }
     }
+    const struct frond_yaml_node *km = frond_yaml_get(root, "kubernetes_metadata");
+    if (km && !frond_yaml_is_null(km)) {
+        rc = load_k8s(x, km, &c->kubernetes_metadata);
+        if (rc) {
+            return rc;
+        }
+    }
     if (c->positions_sync_period <= 0 || c->target_sync_period <= 0) {
         return frond_yaml_error(x->doc, root, x->err, x->errlen,
                                 "sync_period must be greater than zero");
@@ -1077,5 +1174,6 @@ void config_cleanup(struct shipper_config *c)
         scrape_cleanup(&c->scrapes[i]);
     }
     free(c->scrapes);
+    k8s_cleanup(&c->kubernetes_metadata);
     memset(c, 0, sizeof(*c));
 }

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "frond/common.h"
+#include "k8s.h"
 #include "labels.h"
 #include "parse.h"
 #include "relabel.h"
@@ -81,6 +82,8 @@ struct shipper_config {
     /* frondtail extensions, documented in README.md */
     bool pod_uid_label; /* also add pod_uid from the kubelet path */
     bool start_at_end;  /* files found at the first start without a position: from the end */
+    /* kubernetes_metadata: pod labels from the Kubernetes API (k8s.h, README-k8s.md) */
+    struct k8s_meta_config kubernetes_metadata;
 };
 
 /* Fill the no-config-file defaults (one client from $LOKI_URL, the pods glob). -ENOMEM. */

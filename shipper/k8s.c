@@ -87,6 +87,17 @@ struct k8s_meta {
     struct frond_series *cached;
     struct frond_series *synced;
     struct frond_series *ev[K8S_EV_UNKNOWN + 1];
+
+    /*
+     * The tailer asks once per client and stream for the same file; the
+     * hit/miss counters count files, so repeats of the last lookup (same
+     * pod, same cache generation) are not counted again.
+     */
+    pthread_mutex_t memo_mu;
+    char memo[3 * K8S_MAX_STR + 3];
+    size_t memo_len;
+    uint64_t memo_gen;
+    bool curl_inited;
 };
 
 static char *dup_or(const char *v, const char *def)
@@ -570,6 +581,7 @@ struct k8s_meta *k8s_meta_start(const struct k8s_meta_config *cfg, struct frond_
         return NULL;
     }
     pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->memo_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -611,7 +623,9 @@ struct k8s_meta *k8s_meta_start(const struct k8s_meta_config *cfg, struct frond_
         .controller_label = cfg->controller_label,
     };
     m->cache = k8s_cache_new(&co);
-    m->multi = curl_multi_init();
+    /* Reference-counted by libcurl; the push queues (push.c) init it too. */
+    m->curl_inited = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    m->multi = m->curl_inited ? curl_multi_init() : NULL;
     if (!m->node || !m->token_file || !m->ca_file || !m->cache || !m->multi) {
         goto fail;
     }
@@ -645,10 +659,14 @@ void k8s_meta_stop(struct k8s_meta *m)
     if (m->multi) {
         curl_multi_cleanup(m->multi);
     }
+    if (m->curl_inited) {
+        curl_global_cleanup();
+    }
     k8s_cache_free(m->cache);
     frond_buf_cleanup(&m->errbody);
     pthread_cond_destroy(&m->cond);
     pthread_mutex_destroy(&m->mu);
+    pthread_mutex_destroy(&m->memo_mu);
     free(m->api);
     free(m->token_file);
     free(m->ca_file);
@@ -657,14 +675,36 @@ void k8s_meta_stop(struct k8s_meta *m)
     free(m);
 }
 
+/* True when (ns, pod, uid) at this generation was the last lookup counted; remembers it. */
+static bool repeat_lookup(struct k8s_meta *m, const char *ns, const char *pod, const char *uid)
+{
+    char key[sizeof(m->memo)];
+    int n = snprintf(key, sizeof(key), "%s%c%s%c%s", ns, 0, pod, 0, uid ? uid : "");
+    if (n < 0 || (size_t)n >= sizeof(key)) {
+        return false;
+    }
+    uint64_t gen = k8s_cache_generation(m->cache);
+    pthread_mutex_lock(&m->memo_mu);
+    bool same =
+        m->memo_len == (size_t)n && m->memo_gen == gen && memcmp(m->memo, key, (size_t)n) == 0;
+    memcpy(m->memo, key, (size_t)n);
+    m->memo_len = (size_t)n;
+    m->memo_gen = gen;
+    pthread_mutex_unlock(&m->memo_mu);
+    return same;
+}
+
 int k8s_meta_labels(struct k8s_meta *m, const char *ns, const char *pod, const char *uid,
                     struct labels_set *s)
 {
-    if (!m) {
+    if (!m || !ns || !pod) {
         return 0;
     }
+    bool repeat = repeat_lookup(m, ns, pod, uid);
     int rc = k8s_cache_labels(m->cache, ns, pod, uid, s);
-    frond_series_inc(rc > 0 ? m->hits : rc == 0 ? m->misses : NULL);
+    if (!repeat) {
+        frond_series_inc(rc > 0 ? m->hits : rc == 0 ? m->misses : NULL);
+    }
     return rc;
 }
 
@@ -690,4 +730,9 @@ int k8s_meta_enrich(void *ctx, const char *path, struct labels_set *s)
     int rc = err ? err : k8s_meta_labels(ctx, ns, pod, uid, s);
     labels_cleanup(&tmp);
     return rc;
+}
+
+uint64_t k8s_meta_enrich_gen(void *ctx)
+{
+    return k8s_meta_generation(ctx);
 }

@@ -17,8 +17,8 @@
  *     and CA handling, and its metrics.
  *
  * Ownership: a struct k8s_meta_config is owned by the shipper config
- * (config_cleanup frees it with k8s_meta_config_cleanup). k8s_meta_start
- * copies what it needs. Thread-safety: k8s_meta_labels,
+ * (config.c parses and frees it, so the config tests need none of this
+ * module). k8s_meta_start copies what it needs. Thread-safety: k8s_meta_labels,
  * k8s_meta_generation and every k8s_cache lookup may be called from any
  * thread (the cache is guarded by a rwlock); start/stop from one thread.
  */
@@ -50,8 +50,6 @@ struct k8s_meta_config {
     double backoff_min;    /* seconds; API error backoff (default 0.5) */
     double backoff_max;    /* seconds (default 30) */
 };
-
-void k8s_meta_config_cleanup(struct k8s_meta_config *c);
 
 /*
  * Prometheus label name for a Kubernetes label key: every character
@@ -205,10 +203,13 @@ FROND_MUST_CHECK int k8s_meta_labels(struct k8s_meta *m, const char *ns, const c
 uint64_t k8s_meta_generation(struct k8s_meta *m);
 
 /*
- * The label hook for the tailer (tail_set_enricher): reads namespace, pod
- * and pod_uid... from `s` as set by labels_from_kubelet_path and calls
- * k8s_meta_labels. `ctx` is the struct k8s_meta.
+ * The label hook for the tailer (tail_set_enricher): takes namespace and
+ * pod from `s` (set by labels_from_kubelet_path) and the uid from the
+ * path, and calls k8s_meta_labels. A file that is not a kubelet pod log
+ * is left alone (0, not counted). `ctx` is the struct k8s_meta.
  */
 int k8s_meta_enrich(void *ctx, const char *path, struct labels_set *s);
+/* k8s_meta_generation for the tailer's tail_enrich_gen_fn. */
+uint64_t k8s_meta_enrich_gen(void *ctx);
 
 #endif

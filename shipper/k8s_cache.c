@@ -31,22 +31,6 @@
 
 #define K8S_MAX_DEPTH 64
 
-void k8s_meta_config_cleanup(struct k8s_meta_config *c)
-{
-    if (!c) {
-        return;
-    }
-    free(c->api_server);
-    free(c->token_file);
-    free(c->ca_file);
-    free(c->node_name);
-    for (size_t i = 0; i < c->nlabels; i++) {
-        free(c->labels[i]);
-    }
-    free(c->labels);
-    memset(c, 0, sizeof(*c));
-}
-
 bool k8s_label_name(const char *key, char *out, size_t outsz)
 {
     size_t n = 0;

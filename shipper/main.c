@@ -21,6 +21,7 @@
 #include "frond/process.h"
 #include "frond/registry.h"
 #include "journal.h"
+#include "k8s.h"
 #include "labels.h"
 #include "parse.h"
 #include "positions.h"
@@ -264,6 +265,7 @@ int main(int argc, char **argv)
     struct frond_registry *reg = NULL;
     struct frond_http *http = NULL;
     struct tail *tail = NULL;
+    struct k8s_meta *k8s = NULL;
     struct ship_queue *queues[32] = {0};
     size_t nq = 0;
     struct journal *journals[16] = {0};
@@ -398,6 +400,13 @@ int main(int argc, char **argv)
     if (!tail) {
         goto out;
     }
+    if (cfg.kubernetes_metadata.enabled) {
+        /* Never fatal: without the API, files keep their path labels (logged by k8s.c). */
+        k8s = k8s_meta_start(&cfg.kubernetes_metadata, reg);
+        if (k8s) {
+            tail_set_enricher(k8s_meta_enrich, k8s_meta_enrich_gen, k8s);
+        }
+    }
     static const char *const job_label[] = {"job", NULL};
     struct frond_metric *jm = NULL;
     for (size_t i = 0; i < cfg.nscrapes; i++) {
@@ -516,6 +525,8 @@ out:
         ship_queue_stop(queues[i], frond_now_monotonic());
     }
     tail_free(tail);
+    tail_set_enricher(NULL, NULL, NULL);
+    k8s_meta_stop(k8s);
     for (size_t i = 0; i < nj; i++) {
         journal_free(journals[i]);
     }

@@ -30,6 +30,30 @@ static double now_mono(void)
 
 /* ---- labels ---- */
 
+/* The enricher (tail_set_enricher); set before the reader thread starts, read-only after. */
+static tail_enrich_fn enrich_fn;
+static tail_enrich_gen_fn enrich_gen_fn;
+static void *enrich_ctx;
+/* Whether the last tail_file_labels call on this thread found no metadata for its file. */
+static _Thread_local bool enrich_missed;
+
+void tail_set_enricher(tail_enrich_fn fn, tail_enrich_gen_fn gen, void *ctx)
+{
+    enrich_fn = fn;
+    enrich_gen_fn = gen;
+    enrich_ctx = ctx;
+}
+
+uint64_t tail_enrich_generation(void)
+{
+    return enrich_gen_fn ? enrich_gen_fn(enrich_ctx) : 0;
+}
+
+bool tail_labels_enrich_missed(void)
+{
+    return enrich_missed;
+}
+
 int tail_file_labels(const struct shipper_config *cfg, const struct ship_client_config *cc,
                      const struct scrape_config *sc, const struct labels_set *statics,
                      const char *path, enum parse_stream stream, struct frond_buf *out)
@@ -41,6 +65,12 @@ int tail_file_labels(const struct shipper_config *cfg, const struct ship_client_
         int err = 0;
         labels_from_kubelet_path(path, cfg->pod_uid_label, &s, &err);
         rc = err;
+    }
+    enrich_missed = false;
+    if (!rc && path && enrich_fn) {
+        int erc = enrich_fn(enrich_ctx, path, &s);
+        enrich_missed = erc == 0;
+        rc = erc < 0 ? erc : 0;
     }
     if (!rc && statics) {
         rc = labels_merge(&s, statics);

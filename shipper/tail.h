@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "frond/common.h"
@@ -80,6 +81,19 @@ void tail_free(struct tail *t);
  * where not set, then `stream`. Exposed for the tests and --stdin.
  * -ENOENT when relabeling drops the target; -ENOMEM/-ENOSPC.
  */
+/*
+ * Optional label enrichment (Kubernetes metadata, k8s.h): called by
+ * tail_file_labels with a file's path once its kubelet path labels are
+ * set, before static labels (which win) and relabel_configs (which see
+ * the added labels). Returns 1 when it added the file's metadata, 0 when
+ * it has none yet (the file is labelled again once `gen` moves, at its
+ * next read), or -errno. Set once from main before tail_start; `gen` may
+ * be NULL. Both are called from the reader thread and must not block.
+ */
+typedef int (*tail_enrich_fn)(void *ctx, const char *path, struct labels_set *s);
+typedef uint64_t (*tail_enrich_gen_fn)(void *ctx);
+void tail_set_enricher(tail_enrich_fn fn, tail_enrich_gen_fn gen, void *ctx);
+
 FROND_MUST_CHECK int tail_file_labels(const struct shipper_config *cfg,
                                       const struct ship_client_config *cc,
                                       const struct scrape_config *sc,

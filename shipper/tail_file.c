@@ -92,6 +92,9 @@ static void free_labels(struct tail *t, struct tail_file *f)
 
 static int build_labels(struct tail *t, struct tail_file *f)
 {
+    /* Read before building, so a change while building triggers another rebuild. */
+    uint64_t gen = tail_enrich_generation();
+    bool missed = false;
     char **labels = calloc(t->noutputs * 3, sizeof(char *));
     size_t *lens = calloc(t->noutputs * 3, sizeof(size_t));
     struct frond_buf b;
@@ -103,6 +106,7 @@ static int build_labels(struct tail *t, struct tail_file *f)
             frond_buf_reset(&b);
             rc = tail_file_labels(t->cfg, cc, f->sc, &f->tg->labels, f->path, (enum parse_stream)s,
                                   &b);
+            missed = missed || (!rc && tail_labels_enrich_missed());
             if (!rc) {
                 labels[o * 3 + (size_t)s] = strndup(b.data, b.len);
                 lens[o * 3 + (size_t)s] = b.len;
@@ -124,6 +128,8 @@ static int build_labels(struct tail *t, struct tail_file *f)
     free_labels(t, f);
     f->labels = labels;
     f->labels_len = lens;
+    f->enrich_miss = missed;
+    f->enrich_gen = gen;
     return 0;
 }
 
@@ -525,6 +531,14 @@ int tail_file_read(struct tail *t, struct tail_file *f, int chunks)
 {
     if (f->fd < 0) {
         return TAIL_EOF;
+    }
+    /*
+     * A file opened before its pod's metadata arrived (API down, pod just
+     * created) gets it at its next read once the cache changed. A pending
+     * entry keeps only its stream index, so it is pushed with the new labels.
+     */
+    if (f->enrich_miss && tail_enrich_generation() != f->enrich_gen && build_labels(t, f) != 0) {
+        f->enrich_gen = tail_enrich_generation();
     }
     if (retry_pending(t, f)) {
         set_paused(t, f, true);

@@ -79,6 +79,9 @@ struct tail_file {
     /* Label strings per output and stream: labels[out * 3 + stream]. */
     char **labels;
     size_t *labels_len;
+    /* Built while the enricher had no metadata for the file: rebuilt when its generation moves. */
+    bool enrich_miss;
+    uint64_t enrich_gen;
     /* An entry an output refused with -EAGAIN, retried before reading on. */
     bool pending;
     uint32_t pending_mask;
@@ -174,6 +177,9 @@ void tail_wake(struct tail *t);
 struct tail_file *tail_file_open(struct tail *t, const struct scrape_config *sc,
                                  const struct tail_target *tg, const char *path, bool first_scan);
 /* Read up to `chunks` buffers: TAIL_EOF, TAIL_MORE or TAIL_PAUSED. */
+/* The enricher's generation (0 without one), and whether the last label build missed. */
+uint64_t tail_enrich_generation(void);
+bool tail_labels_enrich_missed(void);
 int tail_file_read(struct tail *t, struct tail_file *f, int chunks);
 /* Same (dev, inode) still at its path: look for truncation. */
 void tail_file_check(struct tail *t, struct tail_file *f, const struct stat *st);
