@@ -4,12 +4,14 @@
  * scrape, and the renderer that turns both into text 0.0.4 or OpenMetrics.
  *
  * A scrape is built in an arena: every family, sample, label copy and
- * histogram array of one scrape lives in a few large chunks that are
- * returned in one go (and kept in a small per-registry cache, so a steady
- * scrape loop allocates nothing). That, a per-family label-name cache and
- * a hash set for duplicate detection, with expo.c's line writers filling
- * the output buffer in place, are what let 100,000 series render in a few
- * tens of milliseconds. Everything format-specific lives in expo.c.
+ * histogram array of one scrape lives in a few mapped chunks that are
+ * returned in one go (up to 1 MiB kept for the next scrape, so a small
+ * exporter's scrape loop makes no syscalls, and a large one's memory
+ * leaves the process between scrapes). Samples are compact (24 bytes +
+ * 16 per label, names as per-family indices); that, a per-family
+ * label-name cache, a hash set for duplicate detection, and expo.c's line
+ * writers filling the output buffer in place are what let 100,000 series
+ * render in about 10 ms. Everything format-specific lives in expo.c.
  */
 #include "frond/registry.h"
 
@@ -21,14 +23,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "frond/expo.h"
 #include "frond/log.h"
 
-/* Arena chunks: large enough that a 100k-series scrape needs ~60 of them. */
+/* Arena chunks (mappings): a 100k-series scrape needs ~30 of them. */
 #define ARENA_CHUNK (256u * 1024u)
-/* Chunks kept between scrapes; beyond this they go back to malloc. */
-#define ARENA_CACHE_MAX (32u * 1024u * 1024u)
+/* Chunks kept between scrapes for the next one; the rest is unmapped. */
+#define ARENA_CACHE_MAX (1024u * 1024u)
 /* The deadline of a scrape rendered without one. */
 #define DEFAULT_SCRAPE_SECONDS 120.0
 
@@ -70,7 +73,7 @@ static uint64_t hash_pair(uint64_t hn, uint64_t hv)
 
 struct chunk {
     struct chunk *next;
-    size_t size;
+    size_t size; /* of the whole mapping, this header included */
     _Alignas(16) char data[];
 };
 
@@ -213,7 +216,7 @@ void frond_registry_free(struct frond_registry *reg)
     struct chunk *c = reg->cache;
     while (c) {
         struct chunk *next = c->next;
-        free(c);
+        munmap(c, c->size);
         c = next;
     }
     free(reg->collectors);
@@ -615,6 +618,31 @@ out:
 
 /* ---- the scrape: arena, families, samples ---- */
 
+/*
+ * Arena chunks are mapped directly, not taken from malloc: a scrape of a
+ * large exporter uses tens of megabytes for a moment, and munmap() is the
+ * one way to be sure that memory leaves the process between scrapes
+ * (malloc keeps freed heap pages unless they sit at the top). The registry
+ * keeps a few chunks so that a small exporter's scrapes make no syscalls.
+ */
+static struct chunk *chunk_map(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+    struct chunk *c = p;
+    c->next = NULL;
+    c->size = size;
+    return c;
+}
+
+static void chunk_unmap(struct chunk *c)
+{
+    munmap(c, c->size);
+}
+
+/* A histogram series, stored right after its sample's labels. */
 struct hist {
     size_t nb; /* finite bounds; the +Inf bucket is `count` */
     const double *bounds;
@@ -623,21 +651,43 @@ struct hist {
     double count;
 };
 
+/*
+ * A label of a stored sample: 16 bytes. The name is an index into its
+ * family's table of distinct label names (so equal names are equal
+ * indices), the value a pointer to the scrape's copy (shared between
+ * samples when intern() recognises it).
+ */
+struct slab {
+    const char *value;
+    uint32_t vlen;
+    uint16_t name;
+    uint16_t pad;
+};
+
+/* 24 bytes + 16 per label: 100,000 series of 3 labels take ~7 MB. */
 struct sample {
     struct sample *next;
-    uint64_t hash;
     double value;
-    const struct hist *hist;
-    uint32_t nlabels;
-    uint32_t dup;
-    struct frond_expo_label labels[];
+    uint32_t hash; /* of the label set, independent of label order */
+    uint16_t nlabels;
+    uint8_t dup;
+    uint8_t has_hist;
+    struct slab labels[];
 };
+
+static const struct hist *sample_hist(const struct sample *s)
+{
+    return (const struct hist *)(const void *)(s->labels + s->nlabels);
+}
 
 struct lname {
     const char *name; /* arena copy, validated */
     uint32_t len;
     uint64_t hash;
 };
+
+/* Label names per family: a 16-bit index, so at most this many distinct ones. */
+#define MAX_FAMILY_LABEL_NAMES 65535
 
 struct frond_family {
     struct frond_family *hnext; /* scrape's name table */
@@ -652,8 +702,20 @@ struct frond_family {
     struct sample **tail;
     size_t n;
     size_t ndup;
-    /* Label names seen at each position, so a collector's repeated names are copied once. */
-    struct lname lcache[FROND_MAX_LABELS + 1];
+    /* Distinct label names; a stateset's own state label is names[0]. */
+    struct lname *names;
+    uint32_t nnames;
+    uint32_t capnames;
+    /* names[] index + 1 last seen at each position: a collector's repeated names cost a strcmp. */
+    uint32_t pos[FROND_MAX_LABELS];
+};
+
+/* A label value copied into the scrape arena. */
+#define VALUE_CACHE 512
+struct istr {
+    const char *p;
+    uint32_t len;
+    uint32_t hash;
 };
 
 struct frond_scrape {
@@ -671,14 +733,18 @@ struct frond_scrape {
     size_t nfam;
     struct frond_family *first;
     struct frond_family **last;
-    struct sample *dup_sample;  /* snapshot of the duplicate counter, patched at render */
-    struct sample *last_sample; /* the sample add_sample() linked last */
+    struct istr vcache[VALUE_CACHE]; /* recent label values, see intern() */
+    struct sample *dup_sample;       /* snapshot of the duplicate counter, patched at render */
+    struct sample *last_sample;      /* the sample add_sample() linked last */
 };
 
 static int arena_grow(struct frond_scrape *sc, size_t n)
 {
     struct chunk *c = NULL;
-    size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+    size_t size = ARENA_CHUNK;
+    if (n > ARENA_CHUNK - sizeof(*c)) {
+        size = (n + sizeof(*c) + 4095) & ~(size_t)4095;
+    }
     if (sc->used + size > sc->limit) {
         sc->full = 1;
         return -ENOSPC;
@@ -693,17 +759,16 @@ static int arena_grow(struct frond_scrape *sc, size_t n)
         pthread_mutex_unlock(&sc->reg->cache_lock);
     }
     if (!c) {
-        c = malloc(sizeof(*c) + size);
+        c = chunk_map(size);
         if (!c) {
             sc->oom = 1;
             return -ENOMEM;
         }
-        c->size = size;
     }
     c->next = sc->chunks;
     sc->chunks = c;
     sc->p = c->data;
-    sc->end = c->data + size;
+    sc->end = (char *)c + c->size;
     sc->used += size;
     return 0;
 }
@@ -712,10 +777,10 @@ static void *arena_alloc(struct frond_scrape *sc, size_t n)
 {
     /* Strings bump the pointer by odd amounts; realign for structs and doubles. */
     if (sc->p) {
-        size_t pad = (size_t)(-(uintptr_t)sc->p & 15u);
+        size_t pad = (size_t)(-(uintptr_t)sc->p & 7u);
         sc->p = (size_t)(sc->end - sc->p) > pad ? sc->p + pad : sc->end;
     }
-    n = (n + 15) & ~(size_t)15;
+    n = (n + 7) & ~(size_t)7;
     if ((size_t)(sc->end - sc->p) < n && arena_grow(sc, n) != 0) {
         return NULL;
     }
@@ -742,6 +807,28 @@ static char *arena_strndup(struct frond_scrape *sc, const char *s, size_t n)
     return d;
 }
 
+/*
+ * The scrape's copy of a label value. A small direct-mapped cache of recent
+ * values lets repeated low-cardinality values (vhosts, nodes, methods,
+ * status codes) share one copy; it stays in L1/L2, unlike a full intern
+ * table, whose random probes cost more than the copies they save.
+ */
+static const char *intern(struct frond_scrape *sc, const char *s, size_t n, uint64_t h)
+{
+    uint32_t h32 = (uint32_t)(h >> 32);
+    struct istr *e = &sc->vcache[h32 & (VALUE_CACHE - 1)];
+    if (e->p && e->hash == h32 && e->len == n && memcmp(e->p, s, n) == 0) {
+        return e->p;
+    }
+    const char *copy = arena_strndup(sc, s, n);
+    if (copy) {
+        e->p = copy;
+        e->len = (uint32_t)n;
+        e->hash = h32;
+    }
+    return copy;
+}
+
 static void scrape_init(struct frond_scrape *sc, struct frond_registry *reg, double deadline,
                         size_t out_max)
 {
@@ -757,31 +844,24 @@ static void scrape_init(struct frond_scrape *sc, struct frond_registry *reg, dou
 static void scrape_cleanup(struct frond_scrape *sc)
 {
     struct chunk *c = sc->chunks;
-    struct chunk *keep = NULL;
+    sc->chunks = NULL;
     while (c) {
         struct chunk *next = c->next;
+        int kept = 0;
         if (c->size == ARENA_CHUNK) {
-            c->next = keep;
-            keep = c;
-        } else {
-            free(c);
+            pthread_mutex_lock(&sc->reg->cache_lock);
+            if (sc->reg->cache_bytes + c->size <= ARENA_CACHE_MAX) {
+                c->next = sc->reg->cache;
+                sc->reg->cache = c;
+                sc->reg->cache_bytes += c->size;
+                kept = 1;
+            }
+            pthread_mutex_unlock(&sc->reg->cache_lock);
+        }
+        if (!kept) {
+            chunk_unmap(c);
         }
         c = next;
-    }
-    sc->chunks = NULL;
-    pthread_mutex_lock(&sc->reg->cache_lock);
-    while (keep && sc->reg->cache_bytes + keep->size <= ARENA_CACHE_MAX) {
-        struct chunk *next = keep->next;
-        keep->next = sc->reg->cache;
-        sc->reg->cache = keep;
-        sc->reg->cache_bytes += keep->size;
-        keep = next;
-    }
-    pthread_mutex_unlock(&sc->reg->cache_lock);
-    while (keep) {
-        struct chunk *next = keep->next;
-        free(keep);
-        keep = next;
     }
 }
 
@@ -806,6 +886,35 @@ static int ftab_grow(struct frond_scrape *sc)
     sc->ftab = t;
     sc->fcap = cap;
     return 0;
+}
+
+/* Append a distinct label name to the family's table; its index, or a negative code. */
+static int add_name(struct frond_scrape *sc, struct frond_family *f, const char *name, size_t n)
+{
+    if (f->nnames == MAX_FAMILY_LABEL_NAMES) {
+        return -EINVAL;
+    }
+    if (f->nnames == f->capnames) {
+        uint32_t cap = f->capnames ? f->capnames * 2 : 8;
+        struct lname *t = arena_alloc(sc, cap * sizeof(*t));
+        if (!t) {
+            return sc->full ? -ENOSPC : -ENOMEM;
+        }
+        if (f->nnames) {
+            memcpy(t, f->names, f->nnames * sizeof(*t));
+        }
+        f->names = t;
+        f->capnames = cap;
+    }
+    const char *copy = arena_strndup(sc, name, n);
+    if (!copy) {
+        return sc->full ? -ENOSPC : -ENOMEM;
+    }
+    struct lname *l = &f->names[f->nnames];
+    l->name = copy;
+    l->len = (uint32_t)n;
+    l->hash = hash_bytes(name, n);
+    return (int)f->nnames++;
 }
 
 struct frond_family *frond_scrape_family(struct frond_scrape *s, const char *name,
@@ -861,6 +970,9 @@ struct frond_family *frond_scrape_family(struct frond_scrape *s, const char *nam
     f->nhash = h;
     f->type = type;
     f->tail = &f->head;
+    if (type == FROND_STATESET && add_name(s, f, name, nlen) != 0) {
+        return NULL;
+    }
     struct frond_family **pp = &s->ftab[h & (s->fcap - 1)];
     f->hnext = *pp;
     *pp = f;
@@ -870,34 +982,39 @@ struct frond_family *frond_scrape_family(struct frond_scrape *s, const char *nam
     return f;
 }
 
-/* The label name at position i, copied and validated once per family and position. */
-static const struct lname *intern_label(struct frond_scrape *sc, struct frond_family *f, size_t i,
-                                        const char *name)
+/* The index of the label name at position i: validated and copied once per family. */
+static int intern_label(struct frond_scrape *sc, struct frond_family *f, size_t i, const char *name)
 {
-    struct lname *c = &f->lcache[i];
-    if (c->name && strcmp(c->name, name) == 0) {
-        return c;
+    uint32_t k = f->pos[i];
+    if (k && strcmp(f->names[k - 1].name, name) == 0) {
+        return (int)(k - 1);
     }
-    if (!frond_expo_valid_label_name(name) ||
-        (f->type == FROND_HISTOGRAM && strcmp(name, "le") == 0) ||
+    /* Reserved names first: a stateset's names[0] is its own state label. */
+    if ((f->type == FROND_HISTOGRAM && strcmp(name, "le") == 0) ||
         (f->type == FROND_STATESET && strcmp(name, f->name) == 0)) {
-        return NULL;
+        return -EINVAL;
     }
-    size_t n = strlen(name);
-    const char *copy = arena_strndup(sc, name, n);
-    if (!copy) {
-        return NULL;
+    for (uint32_t j = 0; j < f->nnames; j++) {
+        if (strcmp(f->names[j].name, name) == 0) {
+            f->pos[i] = j + 1;
+            return (int)j;
+        }
     }
-    c->name = copy;
-    c->len = (uint32_t)n;
-    c->hash = hash_bytes(name, n);
-    return c;
+    if (!frond_expo_valid_label_name(name)) {
+        return -EINVAL;
+    }
+    int idx = add_name(sc, f, name, strlen(name));
+    if (idx >= 0) {
+        f->pos[i] = (uint32_t)idx + 1;
+    }
+    return idx;
 }
 
 /*
- * Append one sample to `f`. `extra` (may be NULL) is one more label after
- * the caller's, for a stateset's state. On failure nothing is linked; the
- * arena space used is simply abandoned.
+ * Append one sample to `f`. `extra` (may be NULL) is the value of one more
+ * label after the caller's, for a stateset's state; `hist` (may be NULL)
+ * is copied after the labels. On failure nothing is linked; the arena
+ * space used is simply abandoned.
  */
 static int add_sample(struct frond_scrape *sc, struct frond_family *f, double value, size_t nlabels,
                       const struct frond_label *labels, const char *extra_value,
@@ -907,56 +1024,57 @@ static int add_sample(struct frond_scrape *sc, struct frond_family *f, double va
         return -EINVAL;
     }
     size_t total = nlabels + (extra_value ? 1 : 0);
-    struct sample *smp = arena_alloc(sc, sizeof(*smp) + total * sizeof(struct frond_expo_label));
+    size_t size = sizeof(struct sample) + total * sizeof(struct slab);
+    struct sample *smp = arena_alloc(sc, size + (hist ? sizeof(*hist) : 0));
     if (!smp) {
         return sc->full ? -ENOSPC : -ENOMEM;
     }
     uint64_t h = 0;
     for (size_t i = 0; i < total; i++) {
-        struct frond_expo_label *l = &smp->labels[i];
+        struct slab *l = &smp->labels[i];
         const char *v;
-        uint64_t hn;
+        int idx;
         if (i < nlabels) {
             if (!labels[i].name) {
                 return -EINVAL;
             }
-            const struct lname *ln = intern_label(sc, f, i, labels[i].name);
-            if (!ln) {
-                return sc->full ? -ENOSPC : sc->oom ? -ENOMEM : -EINVAL;
+            idx = intern_label(sc, f, i, labels[i].name);
+            if (idx < 0) {
+                return idx;
             }
-            l->name = ln->name;
-            l->nlen = ln->len;
-            hn = ln->hash;
-            v = labels[i].value ? labels[i].value : "";
             for (size_t j = 0; j < i; j++) {
-                if (smp->labels[j].nlen == l->nlen &&
-                    memcmp(smp->labels[j].name, l->name, l->nlen) == 0) {
+                if (smp->labels[j].name == (uint16_t)idx) {
                     return -EINVAL;
                 }
             }
+            v = labels[i].value ? labels[i].value : "";
         } else {
-            l->name = f->name;
-            l->nlen = (uint32_t)f->nlen;
-            hn = f->nhash;
+            idx = 0;
             v = extra_value;
         }
         size_t vlen = strlen(v);
         if (vlen > UINT32_MAX / 4) {
             return -EINVAL;
         }
-        l->value = arena_strndup(sc, v, vlen);
+        uint64_t hv = hash_bytes(v, vlen);
+        l->value = intern(sc, v, vlen, hv);
         if (!l->value) {
             return sc->full ? -ENOSPC : -ENOMEM;
         }
         l->vlen = (uint32_t)vlen;
-        h += hash_pair(hn, hash_bytes(v, vlen));
+        l->name = (uint16_t)idx;
+        l->pad = 0;
+        h += hash_pair(f->names[idx].hash, hv);
     }
     smp->next = NULL;
-    smp->hash = h;
     smp->value = value;
-    smp->hist = hist;
-    smp->nlabels = (uint32_t)total;
+    smp->hash = (uint32_t)(h ^ (h >> 32));
+    smp->nlabels = (uint16_t)total;
     smp->dup = 0;
+    smp->has_hist = hist != NULL;
+    if (hist) {
+        memcpy((char *)smp + size, hist, sizeof(*hist));
+    }
     *f->tail = smp;
     f->tail = &smp->next;
     f->n++;
@@ -990,22 +1108,17 @@ int frond_scrape_histogramv(struct frond_scrape *s, struct frond_family *f, size
     if (nbuckets && isinf(bounds[nbuckets - 1]) && bounds[nbuckets - 1] > 0) {
         nbuckets--;
     }
-    struct hist *hs = arena_alloc(s, sizeof(*hs) + 2 * nbuckets * sizeof(double));
-    if (!hs) {
+    double *b = nbuckets ? arena_alloc(s, 2 * nbuckets * sizeof(double)) : NULL;
+    if (nbuckets && !b) {
         return s->full ? -ENOSPC : -ENOMEM;
     }
-    double *b = (double *)(hs + 1);
-    double *c = b + nbuckets;
     if (nbuckets) {
         memcpy(b, bounds, nbuckets * sizeof(double));
-        memcpy(c, cumulative_counts, nbuckets * sizeof(double));
+        memcpy(b + nbuckets, cumulative_counts, nbuckets * sizeof(double));
     }
-    hs->nb = nbuckets;
-    hs->bounds = b;
-    hs->cum = c;
-    hs->sum = sum;
-    hs->count = count;
-    return add_sample(s, f, count, nlabels, labels, NULL, hs);
+    const struct hist hs = {
+        .nb = nbuckets, .bounds = b, .cum = b ? b + nbuckets : NULL, .sum = sum, .count = count};
+    return add_sample(s, f, count, nlabels, labels, NULL, &hs);
 }
 
 int frond_scrape_stateset(struct frond_scrape *s, struct frond_family *f, size_t nlabels,
@@ -1057,28 +1170,27 @@ static int snapshot_direct(struct frond_scrape *sc)
                 labels[i].value = s->values[i];
             }
             double value = bits_to_double(atomic_load_explicit(&s->bits, memory_order_relaxed));
-            struct hist *hs = NULL;
-            if (m->type == FROND_HISTOGRAM) {
-                hs = arena_alloc(sc, sizeof(*hs) + m->nbounds * sizeof(double));
-                if (!hs) {
+            if (m->type != FROND_HISTOGRAM) {
+                rc = add_sample(sc, f, value, m->nlabels, labels, NULL, NULL);
+            } else {
+                double *cum = m->nbounds ? arena_alloc(sc, m->nbounds * sizeof(double)) : NULL;
+                if (m->nbounds && !cum) {
                     rc = sc->full ? -ENOSPC : -ENOMEM;
                     break;
                 }
-                double *cum = (double *)(hs + 1);
                 uint64_t acc = 0;
                 for (size_t i = 0; i < m->nbounds; i++) {
                     acc += atomic_load_explicit(&s->counts[i], memory_order_relaxed);
                     cum[i] = (double)acc;
                 }
                 acc += atomic_load_explicit(&s->counts[m->nbounds], memory_order_relaxed);
-                hs->nb = m->nbounds;
-                hs->bounds = bounds;
-                hs->cum = cum;
-                hs->sum = value;
-                hs->count = (double)acc;
-                value = hs->count;
+                const struct hist hs = {.nb = m->nbounds,
+                                        .bounds = bounds,
+                                        .cum = cum,
+                                        .sum = value,
+                                        .count = (double)acc};
+                rc = add_sample(sc, f, hs.count, m->nlabels, labels, NULL, &hs);
             }
-            rc = add_sample(sc, f, value, m->nlabels, labels, NULL, hs);
             if (!rc && s == reg->dup_series) {
                 sc->dup_sample = sc->last_sample;
             }
@@ -1097,20 +1209,21 @@ static int same_labels(const struct sample *a, const struct sample *b)
         return 0;
     }
     for (uint32_t i = 0; i < a->nlabels; i++) {
-        const struct frond_expo_label *la = &a->labels[i];
-        const struct frond_expo_label *lb = NULL;
+        const struct slab *la = &a->labels[i];
+        const struct slab *lb = NULL;
         /* Same position first: collectors usually pass labels in a fixed order. */
-        if (b->labels[i].nlen == la->nlen && memcmp(b->labels[i].name, la->name, la->nlen) == 0) {
+        if (b->labels[i].name == la->name) {
             lb = &b->labels[i];
         } else {
             for (uint32_t j = 0; j < b->nlabels && !lb; j++) {
-                if (b->labels[j].nlen == la->nlen &&
-                    memcmp(b->labels[j].name, la->name, la->nlen) == 0) {
+                if (b->labels[j].name == la->name) {
                     lb = &b->labels[j];
                 }
             }
         }
-        if (!lb || lb->vlen != la->vlen || memcmp(lb->value, la->value, la->vlen) != 0) {
+        /* Shared copies are equal pointers; otherwise compare the bytes. */
+        if (!lb || lb->vlen != la->vlen ||
+            (lb->value != la->value && memcmp(lb->value, la->value, la->vlen) != 0)) {
             return 0;
         }
     }
@@ -1147,17 +1260,25 @@ static int emit_family(struct frond_buf *out, const struct frond_family *f,
 {
     const struct frond_expo_family ef = {
         .name = f->name, .nlen = f->nlen, .type = f->type, .help = f->help, .hlen = f->hlen};
+    struct frond_expo_label el[FROND_MAX_LABELS + 1];
     int rc = frond_expo_write_header(out, fmt, &ef);
     for (const struct sample *s = f->head; s && !rc; s = s->next) {
         if (s->dup) {
             continue;
         }
-        const struct hist *h = s->hist;
-        if (h) {
-            rc = frond_expo_write_histogram(out, fmt, &ef, s->labels, s->nlabels, h->bounds, h->cum,
-                                            h->nb, h->sum, h->count);
+        for (uint32_t i = 0; i < s->nlabels; i++) {
+            const struct lname *ln = &f->names[s->labels[i].name];
+            el[i].name = ln->name;
+            el[i].nlen = ln->len;
+            el[i].value = s->labels[i].value;
+            el[i].vlen = s->labels[i].vlen;
+        }
+        if (s->has_hist) {
+            const struct hist *h = sample_hist(s);
+            rc = frond_expo_write_histogram(out, fmt, &ef, el, s->nlabels, h->bounds, h->cum, h->nb,
+                                            h->sum, h->count);
         } else {
-            rc = frond_expo_write_sample(out, fmt, &ef, s->labels, s->nlabels, s->value);
+            rc = frond_expo_write_sample(out, fmt, &ef, el, s->nlabels, s->value);
         }
     }
     return rc;

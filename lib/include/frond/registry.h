@@ -78,8 +78,10 @@ struct frond_family;
 
 /*
  * A new empty registry (it registers its own duplicate-series counter). NULL on ENOMEM.
- * The registry keeps up to 32 MiB of scrape arena chunks between scrapes so
- * that a steady scrape loop does not allocate; a small registry keeps one.
+ * A scrape's working memory (about 100 bytes per series) is mapped for
+ * the scrape and unmapped after it, so it leaves the process between
+ * scrapes; the registry keeps at most 1 MiB of it for the next scrape, so
+ * a small exporter's scrape loop makes no syscalls.
  */
 struct frond_registry *frond_registry_new(void);
 /* Frees metrics, series and collectors; accepts NULL. No scrape may be running. */
