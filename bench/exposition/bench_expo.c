@@ -116,6 +116,23 @@ static double thread_cpu(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* VmRSS of this process in MiB, or -1. */
+static double rss_mib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = -1;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kb = strtod(line + 6, NULL);
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    return kb < 0 ? -1 : kb / 1024.0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -172,6 +189,9 @@ static int run_render(const struct shape *sh, long iterations)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("\npeak RSS of the render benchmark: %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
+    /* Between scrapes: the registry stays, the rendered body has been sent and freed. */
+    frond_buf_cleanup(&out);
+    printf("RSS between scrapes (registry kept, output buffer freed): %.1f MiB\n", rss_mib());
 out:
     if (rc) {
         fprintf(stderr, "render failed: %s\n", strerror(-rc));
