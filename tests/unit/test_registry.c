@@ -402,14 +402,14 @@ static void test_deadline(void)
     frond_registry_free(reg);
 }
 
-/* ---- scale: many series, many duplicates ---- */
+/* ---- scale: many series (past 2 MiB of arena: huge-page chunks), many duplicates ---- */
 
 static int collect_many(struct frond_scrape *s, void *ctx)
 {
     (void)ctx;
     struct frond_family *f = frond_scrape_family(s, "many", FROND_GAUGE, "Many.");
     char a[32], b[32];
-    for (int i = 0; i < 20000; i++) {
+    for (int i = 0; i < 60000; i++) {
         /* Every 10th series repeats the one before (same labels, other order). */
         int k = i % 10 == 9 ? i - 1 : i;
         snprintf(a, sizeof(a), "a%d", k);
@@ -436,9 +436,9 @@ static void test_many(void)
     for (size_t i = 0; i < out.len; i++) {
         lines += out.data[i] == '\n';
     }
-    /* 18000 kept series, 2 header lines, and the duplicate counter family (3 lines). */
-    CHECK_INT(lines, 18000 + 2 + 3);
-    CHECK(strstr(frond_buf_cstr(&out), "frond_registry_duplicate_series_total 2000\n") != NULL);
+    /* 54000 kept series, 2 header lines, and the duplicate counter family (3 lines). */
+    CHECK_INT(lines, 54000 + 2 + 3);
+    CHECK(strstr(frond_buf_cstr(&out), "frond_registry_duplicate_series_total 6000\n") != NULL);
     CHECK(strstr(frond_buf_cstr(&out), "many{x=\"a8\",y=\"b1\"} 8\nmany{x=\"a10\"") != NULL);
     frond_buf_cleanup(&out);
     frond_registry_free(reg);
