@@ -45,9 +45,10 @@
 #define K8S_CONNECT_TIMEOUT 10L
 
 enum outcome {
-    OUT_OK,    /* list done, or watch ended normally: go on */
-    OUT_GONE,  /* 410: re-list */
-    OUT_ERROR, /* back off, then retry */
+    OUT_OK,     /* list done, or watch ended normally: go on */
+    OUT_GONE,   /* 410: re-list */
+    OUT_BROKEN, /* a watch stream that had started broke off: re-watch */
+    OUT_ERROR,  /* back off, then retry */
     OUT_STOP,
 };
 
@@ -471,6 +472,13 @@ static enum outcome request(struct k8s_meta *m, bool watch)
         report(m, what, "ERROR event in the watch stream");
         goto out;
     }
+    if (watch && m->status == 200 && cc != CURLE_OK && cc != CURLE_WRITE_ERROR) {
+        /* Events read so far are applied; the stream resumes from the last version. */
+        frond_debug("kubernetes watch stream broke off; watching again", "error",
+                    errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        out = OUT_BROKEN;
+        goto out;
+    }
     if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && m->status == 200)) {
         report(m, what, errbuf[0] ? errbuf : curl_easy_strerror(cc));
         goto out;
@@ -552,7 +560,7 @@ static void *run(void *arg)
             }
         } else {
             o = request(m, true);
-            if (o == OUT_OK) {
+            if (o == OUT_OK || o == OUT_BROKEN) {
                 frond_series_inc(m->restarts);
             } else if (o == OUT_GONE) {
                 frond_info("kubernetes watch expired (410 Gone); listing pods again");
@@ -567,6 +575,9 @@ static void *run(void *arg)
             if (!m->rv) {
                 need_list = true;
             }
+        } else if (o == OUT_BROKEN) {
+            /* Not an API failure, but a server that cuts every stream must not spin us. */
+            wait_for(m, m->backoff_min);
         } else if (o == OUT_OK) {
             backoff = m->backoff_min;
         }

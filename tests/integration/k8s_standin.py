@@ -176,8 +176,8 @@ class K8sStandin:
     def compact(self):
         """Every resourceVersion handed out so far becomes too old to watch from."""
         with self.lock:
-            self.rv += 1
             self.compacted = self.rv
+            self.rv += 1
 
     def drop_watches(self):
         """Close every open watch stream abruptly (a load balancer idle cut, an apiserver restart)."""
