@@ -154,7 +154,8 @@ struct frond_family *frond_scrape_family(struct frond_scrape *s, const char *nam
 /*
  * One sample; labels are copied (a NULL value counts as ""). 0, -EINVAL
  * (NULL family, bad or repeated label name, more than FROND_MAX_LABELS, a
- * histogram or stateset family), -ENOMEM, -ENOSPC (scrape memory bound).
+ * histogram or stateset family, more than 65535 distinct label names in
+ * one family), -ENOMEM, -ENOSPC (scrape memory bound).
  */
 int frond_scrape_samplev(struct frond_scrape *s, struct frond_family *f, double value,
                          size_t nlabels, const struct frond_label *labels);
