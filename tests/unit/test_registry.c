@@ -378,6 +378,47 @@ static void test_contracts(void)
     frond_registry_free(NULL);
 }
 
+/* Adds 1 MiB label values until the scrape's memory bound refuses one. */
+static int huge_rc;
+
+static int collect_huge(struct frond_scrape *s, void *ctx)
+{
+    (void)ctx;
+    size_t n = 1u << 20;
+    char *v = malloc(n + 1);
+    if (!v) {
+        return -ENOMEM;
+    }
+    memset(v, 'x', n);
+    v[n] = '\0';
+    struct frond_family *f = frond_scrape_family(s, "huge", FROND_GAUGE, "Huge.");
+    huge_rc = 0;
+    for (int i = 0; i < 40 && !huge_rc; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "%d", i);
+        v[0] = (char)('a' + i % 26); /* distinct values: no shared copy */
+        v[1] = (char)('a' + i / 26);
+        huge_rc = frond_scrape_sample(s, f, i, {"k", k}, {"v", v});
+    }
+    free(v);
+    return huge_rc;
+}
+
+static void test_scrape_bound(void)
+{
+    struct frond_registry *reg = frond_registry_new();
+    CHECK_INT(frond_registry_add_collector(reg, collect_huge, NULL), 0);
+    struct frond_buf out;
+    /* A 64-byte cap bounds the scrape's memory at 4 x 64 B + 16 MiB. */
+    frond_buf_init(&out, 64);
+    log_capture();
+    CHECK_INT(render(reg, FROND_EXPO_TEXT, &out), -ENOSPC);
+    log_release();
+    CHECK_INT(huge_rc, -ENOSPC);
+    frond_buf_cleanup(&out);
+    frond_registry_free(reg);
+}
+
 static double seen_deadline;
 
 static int collect_deadline(struct frond_scrape *s, void *ctx)
@@ -572,6 +613,7 @@ int main(void)
     test_golden();
     test_contracts();
     test_deadline();
+    test_scrape_bound();
     test_many();
     test_concurrency();
     return check_done("test_registry");
