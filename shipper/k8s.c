@@ -176,6 +176,10 @@ static void metrics_init(struct k8s_meta *m, struct frond_registry *reg)
 static int on_item(void *ctx, const struct k8s_pod *pod)
 {
     struct k8s_meta *m = ctx;
+    /* The field selector already filters; a pod bound elsewhere is never cached anyway. */
+    if (pod->node_name && *pod->node_name && strcmp(pod->node_name, m->node) != 0) {
+        return 0;
+    }
     int rc = k8s_cache_upsert(m->cache, pod, now_mono());
     if (rc == -ENOSPC) {
         frond_warn("kubernetes metadata cache full; pod ignored", "limit", "16384");
@@ -276,6 +280,33 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
         }
     }
     return len;
+}
+
+static int status_value(void *ctx, const struct k8s_value *v)
+{
+    char *out = ctx;
+    if (v->message && !out[0]) {
+        snprintf(out, 256, "%s", v->message);
+    }
+    return 0;
+}
+
+/*
+ * The message of an error answer's Status object ("pods is forbidden: User
+ * ... cannot list resource", the usual missing RBAC rule), for the log.
+ * The server never echoes the token, so the message is safe to log.
+ */
+static void status_message(struct frond_buf *body, char *out, size_t outsz)
+{
+    char msg[256] = "";
+    struct k8s_parse_cb cb = {NULL, status_value, msg};
+    struct k8s_parser *p = body->len ? k8s_parser_new(&cb) : NULL;
+    /* A body that is not JSON (a proxy's HTML page) just leaves the message empty. */
+    if (p && k8s_parser_feed(p, body->data, body->len) == 0 && k8s_parser_finish(p) != 0) {
+        msg[0] = '\0';
+    }
+    k8s_parser_free(p);
+    snprintf(out, outsz, "%s", msg);
 }
 
 /* Read the service account token; it may have been rotated since the last request. */
@@ -484,9 +515,10 @@ static enum outcome request(struct k8s_meta *m, bool watch)
         goto out;
     }
     if (m->status != 200) {
-        char st[64];
-        /* A Status body carries a reason worth logging; a token never appears in it. */
-        snprintf(st, sizeof(st), "HTTP %ld", m->status);
+        char st[320];
+        char smsg[256] = "";
+        status_message(&m->errbody, smsg, sizeof(smsg));
+        snprintf(st, sizeof(st), "HTTP %ld%s%s", m->status, smsg[0] ? ": " : "", smsg);
         report(m, what, st);
         goto out;
     }

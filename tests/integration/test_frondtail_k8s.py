@@ -15,6 +15,8 @@ with a CA made by the openssl CLI and a bearer token.
 - test_api_down_at_start: with the API unreachable, lines are shipped at
   once with the path labels only (misses counted); once the API answers,
   the same file's next lines carry the pod's labels.
+- test_untrusted_ca: a server certificate from another CA is refused
+  (no request reaches the API, lines ship without metadata).
 """
 
 import subprocess
@@ -29,19 +31,19 @@ BASE_TS = 1764300000 * 1000000000
 NODE = "node-a"
 
 
-def make_tls(h):
+def make_tls(h, prefix=""):
     """A CA and a server certificate for 127.0.0.1 signed by it, with the openssl CLI."""
-    ca_key, ca, key, csr, cert = (h.path(n) for n in ("ca.key", "ca.crt", "srv.key", "srv.csr",
-                                                      "srv.crt"))
+    ca_key, ca, key, csr, cert = (h.path(prefix + n) for n in ("ca.key", "ca.crt", "srv.key",
+                                                               "srv.csr", "srv.crt"))
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
     run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)  # noqa: E731
     run("openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2",
         "-subj", "/CN=frond-test-ca")
     run("openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=kubernetes")
-    with open(h.path("san.ext"), "w") as f:
+    with open(h.path(prefix + "san.ext"), "w") as f:
         f.write("subjectAltName=IP:127.0.0.1,DNS:kubernetes.default.svc\n")
     run("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-        "-out", cert, "-days", "2", "-extfile", h.path("san.ext"))
+        "-out", cert, "-days", "2", "-extfile", h.path(prefix + "san.ext"))
     return ca, (cert, key)
 
 
@@ -279,6 +281,24 @@ def test_api_down_at_start(h):
             raise TestFailure("file never enriched after the API came back: %r" % lab)
 
 
+def test_untrusted_ca(h):
+    """A server certificate the configured CA did not sign is refused: no request, no labels."""
+    api, loki, root, cfg, token_file = setup(h)
+    api.add(pod("m-0", "ns", NODE, {"app": "m"}, ("StatefulSet", "m"), uid="uid-m"))
+    other_ca, _ = make_tls(h, prefix="other-")
+    k8s_config(h, cfg, "https://127.0.0.1:%d" % api.port, other_ca, token_file)
+    start(h, cfg)
+    wait_until(lambda: metric_sum(metrics(cfg),
+                                  "frondtail_kubernetes_metadata_api_errors_total") >= 2,
+               20, what="TLS failures counted")
+    ids = Writer(root).write("ns", "m-0", "uid-m")
+    lab = labels_of(loki, ids)[ids[0]]
+    if "app" in lab:
+        raise TestFailure("metadata from an unverified server: %r" % lab)
+    if api.requests:
+        raise TestFailure("a request went through TLS with an untrusted certificate")
+
+
 if __name__ == "__main__":
     frondtest.run_tests("frondtail_k8s", [test_listed_and_watched, test_rewatch_and_gone,
-                                          test_api_down_at_start])
+                                          test_api_down_at_start, test_untrusted_ca])
