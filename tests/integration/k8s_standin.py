@@ -348,10 +348,15 @@ def main():
     a = ap.parse_args()
     s = K8sStandin(token=a.token, port=a.port,
                    tls=(a.cert, a.key) if a.cert else None).start()
+    # The demo's pods; their log directories are <ns>_<name>_<uid>.
     s.add(pod("palmdao-7d9c8b5f4-x2k9q", "palm", a.node,
-              {"app.kubernetes.io/name": "palmdao", "pod-template-hash": "7d9c8b5f4"},
-              ("ReplicaSet", "palmdao-7d9c8b5f4")))
-    s.add(pod("rabbitmq-0", "mq", a.node, {}, ("StatefulSet", "rabbitmq")))
+              {"app.kubernetes.io/name": "palmdao", "pod-template-hash": "7d9c8b5f4",
+               "team": "dao"},
+              ("ReplicaSet", "palmdao-7d9c8b5f4"), uid="uid-palmdao"))
+    s.add(pod("rabbitmq-0", "mq", a.node, {"team": "platform"}, ("StatefulSet", "rabbitmq"),
+              uid="uid-rabbitmq"))
+    s.add(pod("elsewhere-0", "palm", "node-b", {"app": "elsewhere"},
+              ("StatefulSet", "elsewhere"), uid="uid-elsewhere"))
     print("kubernetes API stand-in on %s (token %s)" % (s.url, a.token), flush=True)
     try:
         while True:
