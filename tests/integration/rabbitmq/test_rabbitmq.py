@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -365,7 +366,120 @@ def test_broker_restart(h):
     mgmt.stop()
 
 
-TESTS = [test_exact_counts, test_deleted_queue_vanishes, test_filters, test_memory_alarm,
+def _tls_fake_api(h):
+    """An https management API stand-in serving recorded 3.10.8 replies; it wants a client cert.
+
+    RabbitMQ's own TLS listener would need a second broker boot; the exporter's TLS options are
+    libcurl's, so a Python ssl server answering the same JSON exercises them just as well.
+    """
+    import base64
+    import http.server
+    import json
+    import ssl
+    import subprocess
+    import threading
+    d = h.path("pki")
+    os.makedirs(d)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True)
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+        "-subj", "/CN=frond test CA")
+    for name, san in (("server", "subjectAltName=IP:127.0.0.1"), ("client", None)):
+        run("req", *ec, "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name)
+        ext = []
+        if san:
+            with open(os.path.join(d, "san.cnf"), "w") as f:
+                f.write(san + "\n")
+            ext = ["-extfile", "san.cnf"]
+        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", name + ".crt", "-days", "2", *ext)
+    data = os.path.join(frondtest.SOURCE_DIR, "tests", "unit", "data", "rabbitmq")
+
+    def load(name):
+        with open(os.path.join(data, name), "rb") as f:
+            return f.read()
+    queues = json.loads(load("queues_page.json"))["items"]
+    want_auth = "Basic " + base64.b64encode(b"monitor:tls-pw").decode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            if self.headers.get("Authorization") != want_auth:
+                self.send_response(401)
+                self.end_headers()
+                return
+            path = self.path.split("?")[0]
+            if path == "/api/overview":
+                body = load("overview.json")
+            elif path == "/api/nodes":
+                body = load("nodes.json")
+            elif path == "/api/vhosts":
+                body = load("vhosts.json")
+            elif path.startswith("/api/queues/"):
+                vh = urllib.parse.unquote(path[len("/api/queues/"):])
+                items = [q for q in queues if q["vhost"] == vh]
+                body = json.dumps({"items": items, "page": 1, "page_count": 1,
+                                   "filtered_count": len(items),
+                                   "item_count": len(items)}).encode()
+            else:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(d, "server.crt"), os.path.join(d, "server.key"))
+    ctx.load_verify_locations(os.path.join(d, "ca.crt"))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+
+    def stop():
+        srv.shutdown()
+        srv.server_close()
+    h.on_cleanup(stop)
+    return "https://127.0.0.1:%d" % srv.server_address[1], d
+
+
+def test_tls_options(h):
+    """https with --rabbit.ca-file and a client certificate; a wrong CA fails cleanly."""
+    url, pki = _tls_fake_api(h)
+    pem = lambda n: os.path.join(pki, n)  # noqa: E731
+    ok, obase = start_exporter(h, "--rabbit.user=monitor", "--rabbit.ca-file=" + pem("ca.crt"),
+                               "--rabbit.cert-file=" + pem("client.crt"),
+                               "--rabbit.key-file=" + pem("client.key"),
+                               name="tls", url=url, env={"RABBIT_PASSWORD": "tls-pw"})
+    text, m = wait_metrics(obase, [("rabbitmq_up", {}, 1),
+                                   ("rabbitmq_queue_messages_ready", q("/", "work"), 5),
+                                   ("rabbitmq_queue_messages_ready", q("v1", "orders"), 0)])
+    frondtest.promtool_check_metrics(text)
+    # Unknown CA (system store only): up 0 with a connect error; no client cert: the same.
+    bad, bbase = start_exporter(h, "--rabbit.user=monitor", name="tls-unknown-ca", url=url,
+                                env={"RABBIT_PASSWORD": "tls-pw"})
+    nocert, nbase = start_exporter(h, "--rabbit.user=monitor", "--rabbit.insecure-skip-verify",
+                                   name="tls-no-client-cert", url=url,
+                                   env={"RABBIT_PASSWORD": "tls-pw"})
+    for p, base in ((bad, bbase), (nocert, nbase)):
+        _, bm = scrape(base)
+        if sample(bm, "rabbitmq_up") != 0:
+            raise TestFailure("%s: rabbitmq_up = %s" % (p.name, sample(bm, "rabbitmq_up")))
+        if "reason=connect" not in p.log() or "tls-pw" in p.log():
+            raise TestFailure("%s log:\n%s" % (p.name, p.log()))
+    for p in (ok, bad, nocert):
+        p.stop()
+
+
+TESTS = [test_tls_options, test_exact_counts, test_deleted_queue_vanishes, test_filters, test_memory_alarm,
          test_amqp_mode_matches_management, test_backend_failures, test_real_prometheus,
          test_broker_restart]
 
