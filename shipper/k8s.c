@@ -591,7 +591,12 @@ static void *run(void *arg)
                 frond_debug("kubernetes pods listed", "resource_version", m->rv ? m->rv : "");
             }
         } else {
+            double began = now_mono();
             o = request(m, true);
+            /* A server that ends every watch at once (ignoring timeoutSeconds) must not spin us. */
+            if (o == OUT_OK && now_mono() - began < 1) {
+                o = OUT_BROKEN;
+            }
             if (o == OUT_OK || o == OUT_BROKEN) {
                 frond_series_inc(m->restarts);
             } else if (o == OUT_GONE) {
@@ -608,7 +613,7 @@ static void *run(void *arg)
                 need_list = true;
             }
         } else if (o == OUT_BROKEN) {
-            /* Not an API failure, but a server that cuts every stream must not spin us. */
+            /* Not an API failure, but a stream cut at once must not make a busy loop. */
             wait_for(m, m->backoff_min);
         } else if (o == OUT_OK) {
             backoff = m->backoff_min;
