@@ -287,7 +287,7 @@ def main(argv):
         # Library rules against a fixed answer, so the self-test needs no build.
         fixed = {
             "frondtail": {"libmicrohttpd12", "libgnutls30", "libyaml-0-2", "zlib1g", "libcrypt1",
-                          "libsystemd0", "libcurl4", "libsnappy1v5", "libprotobuf-c1", "libc6"},
+                          "libsystemd0", "libcurl4", "libsnappy1v5", "libprotobuf-c1", "libyajl2", "libc6"},
             "frond-mongodb-exporter": {"libmicrohttpd12", "libgnutls30", "libyaml-0-2", "zlib1g",
                                        "libcrypt1", "libsystemd0", "libmongoc-1.0-0",
                                        "libbson-1.0-0", "libc6"},
