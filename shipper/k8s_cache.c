@@ -721,6 +721,36 @@ static int derive(struct k8s_cache *c, const struct k8s_pod *p, struct labels_se
             rc = labels_set(out, c->names[i], v);
         }
     }
+    /*
+     * promtail's kubernetes_sd_configs meta labels, for relabel_configs
+     * written for promtail (the Helm chart's use these). Names starting
+     * with "__" are never shipped.
+     */
+    static const char meta_label[] = "__meta_kubernetes_pod_label_";
+    for (size_t i = 0; !rc && i < p->nlabels; i++) {
+        char name[sizeof(meta_label) + 320];
+        memcpy(name, meta_label, sizeof(meta_label) - 1);
+        if (k8s_label_name(p->labels[i].key, name + sizeof(meta_label) - 1,
+                           sizeof(name) - sizeof(meta_label) + 1)) {
+            rc = labels_set(out, name, p->labels[i].value);
+        }
+    }
+    const struct {
+        const char *name;
+        const char *value;
+    } meta[] = {
+        {"__meta_kubernetes_namespace", p->namespace},
+        {"__meta_kubernetes_pod_name", p->name},
+        {"__meta_kubernetes_pod_uid", p->uid},
+        {"__meta_kubernetes_pod_node_name", p->node_name},
+        {"__meta_kubernetes_pod_controller_kind", p->controller_kind},
+        {"__meta_kubernetes_pod_controller_name", p->controller_name},
+    };
+    for (size_t i = 0; !rc && i < FROND_ARRAY_SIZE(meta); i++) {
+        if (meta[i].value) {
+            rc = labels_set(out, meta[i].name, meta[i].value);
+        }
+    }
     if (!rc && c->controller_label && p->controller_kind && p->controller_name) {
         char ctl[2 * K8S_MAX_STR + 2];
         snprintf(ctl, sizeof(ctl), "%s/%s", p->controller_kind, p->controller_name);

@@ -5,7 +5,8 @@ with a CA made by the openssl CLI and a bearer token.
 
 - test_listed_and_watched: pods listed at start label their files (app
   from app.kubernetes.io/name or the ReplicaSet name without its hash,
-  copied pod labels, controller); a pod ADDED later through the watch
+  copied pod labels, controller, and a relabel rule on promtail's
+  __meta_kubernetes_pod_label_* name); a pod ADDED later through the watch
   labels a file created after it; only this node's pods are ever asked
   for or served (fieldSelector spec.nodeName), every request carries the
   token, and a rotated token file is picked up by the next request.
@@ -48,7 +49,14 @@ def make_tls(h, prefix=""):
 
 
 def k8s_config(h, cfg, api_url, ca, token_file, extra=""):
-    cfg.extra = "\n".join([
+    # The scrape config ends the file Config writes, so these lines continue it: a
+    # promtail-style rule on a kubernetes_sd meta label, which frondtail provides too.
+    relabel = "\n".join([
+        "    relabel_configs:",
+        "      - source_labels: [__meta_kubernetes_pod_label_team]",
+        "        target_label: squad",
+    ]) + "\n"
+    cfg.extra = relabel + "\n".join([
         "kubernetes_metadata:",
         "  enabled: true",
         "  api_server: %s" % api_url,
@@ -152,7 +160,7 @@ def test_listed_and_watched(h):
     ids_rmq = w.write("mq", "rabbitmq-0", "uid-rmq")
     got = labels_of(loki, ids_dao + ids_worker + ids_rmq)
     lab = got[ids_dao[0]]
-    want = {"app": "palmdao", "team": "dao", "app_kubernetes_io_version": "1.4.2",
+    want = {"app": "palmdao", "team": "dao", "squad": "dao", "app_kubernetes_io_version": "1.4.2",
             "controller": "ReplicaSet/palmdao-7d9c8b5f4", "namespace": "palm",
             "pod": "palmdao-7d9c8b5f4-x2k9q", "container": "app", "job": "pods"}
     for k, v in want.items():

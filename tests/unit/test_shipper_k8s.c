@@ -286,6 +286,16 @@ static void test_cache(void)
     CHECK_INT(k8s_cache_size(f.c), 2);
     uint64_t g0 = k8s_cache_generation(f.c);
 
+    /* promtail's meta labels are there for relabel_configs, never rendered. */
+    struct labels_set ms;
+    labels_init(&ms);
+    CHECK_INT(k8s_cache_labels(f.c, "palm", "palmdao-7d9c8b5f4-x2k9q", NULL, &ms), 1);
+    CHECK_STR(labels_get(&ms, "__meta_kubernetes_pod_label_app_kubernetes_io_name"), "palmdao");
+    CHECK_STR(labels_get(&ms, "__meta_kubernetes_pod_label_pod_template_hash"), "7d9c8b5f4");
+    CHECK_STR(labels_get(&ms, "__meta_kubernetes_pod_controller_name"), "palmdao-7d9c8b5f4");
+    CHECK_STR(labels_get(&ms, "__meta_kubernetes_pod_node_name"), "node-a");
+    CHECK_STR(labels_get(&ms, "__meta_kubernetes_pod_uid"), "0c0ffee0-1111-2222-3333-444455556666");
+    labels_cleanup(&ms);
     r = render(f.c, "palm", "palmdao-7d9c8b5f4-x2k9q", "0c0ffee0-1111-2222-3333-444455556666",
                &found);
     CHECK_INT(found, 1);
