@@ -76,6 +76,7 @@ void tail_free(struct tail *t);
 
 /*
  * Build the label string of one file and stream: kubelet path labels, the
+ * enricher's (tail_set_enricher, when set and `path` is given), the
  * target's static labels and `filename`, then the scrape config's
  * relabel_configs (`sc` may be NULL), then the client's external_labels
  * where not set, then `stream`. Exposed for the tests and --stdin.
