@@ -51,6 +51,63 @@ struct options {
     char *amqp_queues;
 };
 
+static bool flag_given(const struct frond_flag *flags, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(flags[i].name, name) == 0) {
+            return flags[i].set;
+        }
+    }
+    return false;
+}
+
+/*
+ * Move credentials written into --rabbit.url (http://user:pass@host:15672)
+ * out of the URL: curl then gets them as CURLOPT_USERNAME/PASSWORD like the
+ * flags, so the password is never part of a URL we log, and is scrubbed
+ * from error text like any other. Explicit --rabbit.user/--rabbit.password
+ * win. `url` is rewritten in place (it only gets shorter).
+ */
+static int split_userinfo(char *url, char **user, char **password, bool keep_user,
+                          bool keep_password)
+{
+    char *authority = strstr(url, "://");
+    if (!authority) {
+        return 0;
+    }
+    authority += 3;
+    size_t alen = strcspn(authority, "/?#");
+    char *at = memrchr(authority, '@', alen);
+    if (!at) {
+        return 0;
+    }
+    char *colon = memchr(authority, ':', (size_t)(at - authority));
+    size_t ulen = colon ? (size_t)(colon - authority) : (size_t)(at - authority);
+    char u[512], pw[512];
+    if (rmq_percent_decode(authority, ulen, u, sizeof(u)) ||
+        (colon && rmq_percent_decode(colon + 1, (size_t)(at - colon - 1), pw, sizeof(pw)))) {
+        return -EINVAL;
+    }
+    if (!keep_user) {
+        char *d = strdup(u);
+        if (!d) {
+            return -ENOMEM;
+        }
+        free(*user);
+        *user = d;
+    }
+    if (colon && !keep_password) {
+        char *d = strdup(pw);
+        if (!d) {
+            return -ENOMEM;
+        }
+        free(*password);
+        *password = d;
+    }
+    memmove(authority, at + 1, strlen(at + 1) + 1);
+    return 0;
+}
+
 static int compile(struct rmq_filter *f, const char *flag, const char *src)
 {
     int rc = rmq_filter_init(f, src);
@@ -167,6 +224,13 @@ int main(int argc, char **argv)
         compile(&col.exclude_vhost, "exclude-vhost", o.exclude_vhost) ||
         compile(&col.include_queues, "include-queues", o.include_queues) ||
         compile(&col.exclude_queues, "exclude-queues", o.exclude_queues)) {
+        goto out;
+    }
+    if (!amqp_mode &&
+        split_userinfo(o.url, &o.user, &o.password,
+                       flag_given(flags, FROND_ARRAY_SIZE(flags), "rabbit.user"),
+                       flag_given(flags, FROND_ARRAY_SIZE(flags), "rabbit.password"))) {
+        fprintf(stderr, "%s: --rabbit.url: bad user information\n", PROG);
         goto out;
     }
     col.mgmt = (struct rmq_mgmt_opts){

@@ -38,11 +38,11 @@ def exporter_bin():
     return frondtest.binary("exporters", "rabbitmq", "frond_rabbitmq_exporter")
 
 
-def start_exporter(h, *args, name="exporter", env=None, url=None):
+def start_exporter(h, *args, name="exporter", env=None, url=None, password_env=True):
     port = frondtest.free_port()
     argv = [exporter_bin(), "--web.listen-address=127.0.0.1:%d" % port,
             "--rabbit.url=" + (url or B.mgmt_url), "--log.level=info"] + list(args)
-    full_env = {"RABBIT_PASSWORD": B.password}
+    full_env = {"RABBIT_PASSWORD": B.password} if password_env else {}
     full_env.update(env or {})
     p = h.start(name, argv, env=full_env)
     base = "http://127.0.0.1:%d" % port
@@ -323,6 +323,24 @@ def test_backend_failures(h):
         p.stop()
 
 
+def test_url_credentials(h):
+    """user:password in --rabbit.url works, and a wrong one is never logged."""
+    hostport = B.mgmt_url.split("://", 1)[1]
+    good, gbase = start_exporter(h, name="url-good", password_env=False,
+                                 url="http://guest:guest@%s" % hostport)
+    secret = "Url-Secr3t"
+    bad, bbase = start_exporter(h, name="url-bad", password_env=False,
+                                url="http://guest:%s@%s/" % (secret, hostport))
+    wait_metrics(gbase, [("rabbitmq_up", {}, 1)])
+    _, m = scrape(bbase)
+    if sample(m, "rabbitmq_up") != 0:
+        raise TestFailure("wrong password in the URL: rabbitmq_up = %s" % sample(m, "rabbitmq_up"))
+    if "reason=auth" not in bad.log() or secret in bad.log() or secret in good.log():
+        raise TestFailure("log:\n%s" % bad.log())
+    good.stop()
+    bad.stop()
+
+
 def test_real_prometheus(h):
     exp, base = start_exporter(h)
     port = int(base.rsplit(":", 1)[1])
@@ -480,7 +498,8 @@ def test_tls_options(h):
 
 
 TESTS = [test_tls_options, test_exact_counts, test_deleted_queue_vanishes, test_filters, test_memory_alarm,
-         test_amqp_mode_matches_management, test_backend_failures, test_real_prometheus,
+         test_amqp_mode_matches_management, test_backend_failures, test_url_credentials,
+         test_real_prometheus,
          test_broker_restart]
 
 
