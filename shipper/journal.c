@@ -202,6 +202,22 @@ static int json_escape(struct frond_buf *b, const char *s, size_t n)
     return rc;
 }
 
+/*
+ * promtail adds the syslog keyword of PRIORITY as __journal_priority_keyword
+ * ("err", "warning", ...), which is what people relabel into a `level`
+ * label; keep that name and those words so their relabel_configs carry over.
+ */
+static int add_priority_keyword(struct labels_set *s)
+{
+    static const char *const keywords[] = {"emerg",   "alert",  "crit", "err",
+                                           "warning", "notice", "info", "debug"};
+    const char *p = labels_get(s, "__journal_priority");
+    if (!p || p[0] < '0' || p[0] > '7' || p[1] != '\0') {
+        return 0;
+    }
+    return labels_set(s, "__journal_priority_keyword", keywords[p[0] - '0']);
+}
+
 /* Push to every output, waiting (not dropping) while a queue is full. */
 static void push_wait(struct journal *j, const struct ship_entry *base, struct frond_buf *labels)
 {
@@ -269,6 +285,9 @@ static void process_entry(struct journal *j, struct frond_buf *line, struct fron
             rc = frond_buf_append(line, eq + 1, vlen);
             have_message = true;
         }
+    }
+    if (!rc) {
+        rc = add_priority_keyword(&s);
     }
     if (!rc && j->sc->journal->json) {
         rc = frond_buf_putc(line, '}');
@@ -381,12 +400,20 @@ int journal_start(struct journal *j)
     }
     bool resumed = false;
     if (j->start_cursor && sd_journal_seek_cursor(j->jr, j->start_cursor) >= 0) {
-        /* The saved cursor names the last entry shipped: step past it. */
-        if (sd_journal_next(j->jr) > 0) {
-            if (sd_journal_test_cursor(j->jr, j->start_cursor) <= 0) {
-                (void)sd_journal_previous(j->jr);
-            }
+        /*
+         * The saved cursor names the last entry shipped: the main loop's
+         * next() steps past it. sd-journal seeks to the nearest entry when
+         * the cursor's own entry is gone (the journal was vacuumed or
+         * rotated away), which may be far older than anything the
+         * operator wants re-shipped; promtail's rule for that case is to
+         * start again at max_age, and so do we, loudly.
+         */
+        if (sd_journal_next(j->jr) > 0 && sd_journal_test_cursor(j->jr, j->start_cursor) > 0) {
             resumed = true;
+        } else {
+            frond_warn("saved journal cursor no longer exists (journal vacuumed?); "
+                       "resuming at max_age",
+                       "job", j->sc->job_name);
         }
     }
     if (!resumed) {
