@@ -4,6 +4,12 @@
 # a real Prometheus scraping all of them with frond's rules loaded, and print
 # where to look. Ctrl-C stops everything this script started.
 set -euo pipefail
+# Stopping kills this script's whole process group (parts start helper loops
+# that are not in the pid list). From a terminal the shell already gives us
+# our own group; started any other way, take one so we never kill a caller.
+if [ "$(ps -o pgid= $$ | tr -d ' ')" != "$$" ]; then
+  exec setsid "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
@@ -34,6 +40,9 @@ stop_all() {
   done
   rm -rf "$DEMO_DIR"
   echo "demo: stopped."
+  # Whatever else is left in our process group (helper loops, a sleeping wait).
+  trap '' TERM
+  kill -TERM -- "-$$" 2>/dev/null || true
 }
 trap stop_all INT TERM EXIT
 
@@ -66,4 +75,8 @@ echo "== prometheus"
 echo "   targets: http://127.0.0.1:$PROM_PORT/targets   alerts: http://127.0.0.1:$PROM_PORT/alerts"
 echo
 echo "demo: running (scratch dir $DEMO_DIR). Press Ctrl-C to stop everything."
-while sleep 3600; do :; done
+# `wait` (unlike a foreground sleep) returns as soon as a trapped signal arrives.
+while :; do
+  sleep 3600 &
+  wait $!
+done

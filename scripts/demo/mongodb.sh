@@ -2,8 +2,9 @@
 # Demo part for frond_mongodb_exporter (run by scripts/demo.sh with DEMO_DIR
 # and BUILD_DIR): the 3-member MongoDB stand-in replica set
 # (tests/integration/mongodb/replset.py; scenario from
-# FROND_DEMO_MONGODB_SCENARIO, default secondary_lag_45s so the lag panels
-# and alerts have something to show) and one exporter per member, all on
+# FROND_DEMO_MONGODB_SCENARIO, default healthy so no alert fires; try
+# secondary_lag_45s or primary_lost to see the lag panels and alerts move)
+# and one exporter per member, all on
 # 127.0.0.1 in the background. PIDs go to $DEMO_DIR/pids, scrape targets to
 # $DEMO_DIR/targets.
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/../.."
 : "${DEMO_DIR:?}" "${BUILD_DIR:?}"
 PY=/usr/bin/python3
 BIN=$BUILD_DIR/exporters/mongodb/frond_mongodb_exporter
-SCENARIO=${FROND_DEMO_MONGODB_SCENARIO:-secondary_lag_45s}
+SCENARIO=${FROND_DEMO_MONGODB_SCENARIO:-healthy}
 MONGO_PORTS=${FROND_DEMO_MONGODB_PORTS:-27117,27118,27119}
 EXPORTER_PORT=${FROND_DEMO_MONGODB_EXPORTER_PORT:-9216}
 D=$DEMO_DIR/mongodb

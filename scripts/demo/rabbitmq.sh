@@ -2,9 +2,9 @@
 # Demo part for frond_rabbitmq_exporter (run by scripts/demo.sh with DEMO_DIR
 # and BUILD_DIR): a private RabbitMQ (tests/integration/rabbitmq/broker.py:
 # own HOME, mnesia, logs, ports and epmd) with a few queues, a publisher
-# (20 msg/s) and a slower consumer (15 msg/s) on palm.tasks so its depth and
-# oldest-message age grow, a queue without consumers, a quorum queue, and
-# the exporter, all on 127.0.0.1 in the background. PIDs go to
+# (20 msg/s) and a consumer that keeps up (25 msg/s) on palm.tasks, a quorum
+# queue with its own publisher and consumer, an idle queue, and the
+# exporter — a healthy platform, so no alert fires in the demo — all on 127.0.0.1 in the background. PIDs go to
 # $DEMO_DIR/pids, the scrape target to $DEMO_DIR/targets, and an orderly
 # broker stop to $DEMO_DIR/stop-hooks.
 set -euo pipefail
@@ -43,10 +43,11 @@ api PUT /api/queues/%2F/audit '{"durable":true,"arguments":{}}'
 CLIENT=tests/integration/rabbitmq/amqp_client.py
 $PY $CLIENT publish "$AMQP" palm palm.tasks 0 --rate 20 >"$D/publisher.log" 2>&1 &
 echo $! >>"$DEMO_DIR/pids"
-$PY $CLIENT consume "$AMQP" palm palm.tasks --ack-rate 15 >"$D/consumer.log" 2>&1 &
+$PY $CLIENT consume "$AMQP" palm palm.tasks --ack-rate 25 >"$D/consumer.log" 2>&1 &
 echo $! >>"$DEMO_DIR/pids"
-$PY $CLIENT publish "$AMQP" palm palm.deadletter 25 >"$D/deadletter.log" 2>&1 || true
 $PY $CLIENT publish "$AMQP" palm palm.results 0 --rate 2 >"$D/results.log" 2>&1 &
+echo $! >>"$DEMO_DIR/pids"
+$PY $CLIENT consume "$AMQP" palm palm.results --ack-rate 5 >"$D/results-consumer.log" 2>&1 &
 echo $! >>"$DEMO_DIR/pids"
 
 RABBIT_PASSWORD=guest "$BIN" --web.listen-address="127.0.0.1:$EXPORTER_PORT" \
