@@ -11,6 +11,9 @@
  *
  * Merge keys (`<<: *defaults`, YAML 1.1 as in Go's yaml.v2) are applied
  * when a mapping closes: explicit keys win, then merged mappings in order.
+ *
+ * This file turns text into a document; yamlcfg_read.c loads files and
+ * reads typed values out of the tree, env.c expands ${VAR} references.
  */
 #include "frond/yamlcfg.h"
 
@@ -20,12 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <yaml.h>
 
-#include "frond/flags.h"
+#include "yamlcfg_int.h"
 
-#define YAML_MAX_TEXT (16u * 1024 * 1024)
 #define YAML_MAX_NODES 1000000u
 #define YAML_MAX_DEPTH 256
 /* Nodes a full walk would visit with every alias expanded. */
@@ -79,11 +80,8 @@ struct builder {
 /* ---------------------------------------------------------------------- */
 /* Small helpers                                                          */
 
-static int fmt_error(char *err, size_t errlen, const char *name, int line, const char *fmt,
-                     va_list ap) FROND_PRINTF(5, 0);
-
-static int fmt_error(char *err, size_t errlen, const char *name, int line, const char *fmt,
-                     va_list ap)
+int frond_yaml_vfmt_error(char *err, size_t errlen, const char *name, int line, const char *fmt,
+                          va_list ap)
 {
     int n;
 
@@ -108,17 +106,16 @@ static int berr(struct builder *b, int line, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    fmt_error(b->err, b->errlen, b->name, line, fmt, ap);
+    frond_yaml_vfmt_error(b->err, b->errlen, b->name, line, fmt, ap);
     va_end(ap);
     return -EINVAL;
 }
 
 /*
- * Quote a scalar for a message: printable ASCII as is, anything else
- * escaped, long values cut, so a binary blob or a secret-sized string
- * cannot flood a log line.
+ * Messages quote scalars this way so that a binary blob or a secret-sized
+ * string cannot flood a log line.
  */
-static void quote(const char *s, size_t len, char *out, size_t outsz)
+void frond_yaml_quote(const char *s, size_t len, char *out, size_t outsz)
 {
     size_t o = 0;
     const size_t limit = 64;
@@ -318,19 +315,6 @@ static int grow_pairs(struct builder *b, struct frame *fr, bool with_keys)
     return 0;
 }
 
-static const char *kind_name(enum frond_yaml_kind k)
-{
-    switch (k) {
-    case FROND_YAML_SCALAR:
-        return "a scalar";
-    case FROND_YAML_MAP:
-        return "a mapping";
-    case FROND_YAML_SEQ:
-        return "a sequence";
-    }
-    return "a node";
-}
-
 /* ---------------------------------------------------------------------- */
 /* Tree builder                                                           */
 
@@ -357,7 +341,8 @@ static int add_child(struct builder *b, struct ynode *child, int line)
     }
     if (!fr->pending_key) {
         if (child->n.kind != FROND_YAML_SCALAR) {
-            return berr(b, line, "mapping keys must be scalars, got %s", kind_name(child->n.kind));
+            return berr(b, line, "mapping keys must be scalars, got %s",
+                        frond_yaml_kind_name(child->n.kind));
         }
         fr->pending_key = child;
         return 0;
@@ -414,7 +399,8 @@ static int open_container(struct builder *b, enum frond_yaml_kind kind, const ya
     if (b->depth > 0) {
         struct frame *fr = &b->stack[b->depth - 1];
         if (fr->node->n.kind == FROND_YAML_MAP && !fr->pending_key) {
-            return berr(b, line, "mapping keys must be scalars, got %s", kind_name(kind));
+            return berr(b, line, "mapping keys must be scalars, got %s",
+                        frond_yaml_kind_name(kind));
         }
     }
     y = node_new(b, kind, line, &rc);
@@ -436,11 +422,6 @@ static int open_container(struct builder *b, enum frond_yaml_kind kind, const ya
     return 0;
 }
 
-static bool key_is(const struct frond_yaml_node *k, const char *s, size_t len)
-{
-    return k->kind == FROND_YAML_SCALAR && k->value_len == len && memcmp(k->value, s, len) == 0;
-}
-
 /*
  * Apply `<<` merge keys of a closing mapping and reject duplicate keys.
  * The key table holds pointers into the nodes' own values, so nothing is
@@ -459,7 +440,7 @@ static int finish_map(struct builder *b, struct ynode *y)
         struct slot *s = NULL;
         bool found = false;
 
-        if (k->plain && key_is(k, "<<", 2)) {
+        if (k->plain && frond_yaml_key_is(k, "<<", 2)) {
             merges++;
             continue;
         }
@@ -471,7 +452,7 @@ static int finish_map(struct builder *b, struct ynode *y)
         if (found) {
             char q[160];
             const struct frond_yaml_node *first = s->val;
-            quote(k->value, k->value_len, q, sizeof(q));
+            frond_yaml_quote(k->value, k->value_len, q, sizeof(q));
             rc = berr(b, k->line, "duplicate key %s (first defined at line %d)", q, first->line);
             goto out;
         }
@@ -489,7 +470,7 @@ static int finish_map(struct builder *b, struct ynode *y)
         goto out;
     }
     for (size_t i = 0; i < m->n; i++) {
-        if (!(m->keys[i]->plain && key_is(m->keys[i], "<<", 2))) {
+        if (!(m->keys[i]->plain && frond_yaml_key_is(m->keys[i], "<<", 2))) {
             keys[n] = m->keys[i];
             items[n] = m->items[i];
             n++;
@@ -499,7 +480,7 @@ static int finish_map(struct builder *b, struct ynode *y)
         const struct frond_yaml_node *v = m->items[i];
         size_t nsrc;
 
-        if (!(m->keys[i]->plain && key_is(m->keys[i], "<<", 2))) {
+        if (!(m->keys[i]->plain && frond_yaml_key_is(m->keys[i], "<<", 2))) {
             continue;
         }
         if (v->kind == FROND_YAML_MAP) {
@@ -805,439 +786,4 @@ out:
         frond_yaml_doc_cleanup(doc);
     }
     return rc;
-}
-
-static int read_file(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
-{
-    FILE *fp = NULL;
-    char *data = NULL;
-    struct stat st;
-    size_t len = 0, cap;
-    int rc = 0;
-
-    fp = fopen(path, "rb");
-    if (!fp) {
-        rc = -errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        goto out;
-    }
-    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-        rc = -EISDIR;
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        goto out;
-    }
-    cap = 4096;
-    data = malloc(cap + 1);
-    if (!data) {
-        rc = -ENOMEM;
-        snprintf(err, errlen, "%s: out of memory", path);
-        goto out;
-    }
-    for (;;) {
-        size_t n = fread(data + len, 1, cap - len, fp);
-        len += n;
-        if (len > YAML_MAX_TEXT) {
-            rc = -EFBIG;
-            snprintf(err, errlen, "%s: file too large (more than %u MiB)", path,
-                     YAML_MAX_TEXT >> 20);
-            goto out;
-        }
-        if (n == 0) {
-            if (ferror(fp)) {
-                rc = -EIO;
-                snprintf(err, errlen, "%s: read error", path);
-                goto out;
-            }
-            break;
-        }
-        if (len == cap) {
-            char *bigger = realloc(data, cap * 2 + 1);
-            if (!bigger) {
-                rc = -ENOMEM;
-                snprintf(err, errlen, "%s: out of memory", path);
-                goto out;
-            }
-            data = bigger;
-            cap *= 2;
-        }
-    }
-    data[len] = '\0';
-    *out = data;
-    *outlen = len;
-    data = NULL;
-out:
-    free(data);
-    if (fp) {
-        fclose(fp);
-    }
-    return rc;
-}
-
-int frond_yaml_load_file(const char *path, bool expand_env, struct frond_yaml_doc *doc, char *err,
-                         size_t errlen)
-{
-    char *text = NULL;
-    size_t len = 0;
-    struct frond_buf expanded;
-    int rc;
-
-    memset(doc, 0, sizeof(*doc));
-    frond_buf_init(&expanded, YAML_MAX_TEXT);
-    rc = read_file(path, &text, &len, err, errlen);
-    if (rc) {
-        goto out;
-    }
-    if (expand_env) {
-        rc = frond_expand_env(text, len, &expanded);
-        if (rc) {
-            snprintf(err, errlen, "%s: %s", path,
-                     rc == -ENOSPC ? "too large after expanding environment variables"
-                                   : "out of memory");
-            goto out;
-        }
-        rc = frond_yaml_parse(path, expanded.data ? expanded.data : "", expanded.len, doc, err,
-                              errlen);
-    } else {
-        rc = frond_yaml_parse(path, text, len, doc, err, errlen);
-    }
-out:
-    free(text);
-    frond_buf_cleanup(&expanded);
-    return rc;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Environment expansion                                                  */
-
-static bool name_start(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-
-static bool name_char(char c)
-{
-    return name_start(c) || (c >= '0' && c <= '9');
-}
-
-/* Append the value of in[0..len) as an environment variable name. */
-static const char *lookup_env(const char *name, size_t len)
-{
-    char tmp[256];
-
-    if (len >= sizeof(tmp)) {
-        return NULL;
-    }
-    memcpy(tmp, name, len);
-    tmp[len] = '\0';
-    return getenv(tmp);
-}
-
-int frond_expand_env(const char *in, size_t len, struct frond_buf *out)
-{
-    size_t i = 0, lit = 0;
-    int rc = 0;
-
-    while (i < len) {
-        size_t start = i;
-        const char *val = NULL;
-
-        if (in[i] != '$' || i + 1 >= len) {
-            i++;
-            continue;
-        }
-        /* Flush the literal run before this '$'. */
-        rc = frond_buf_append(out, in + lit, start - lit);
-        if (rc) {
-            return rc;
-        }
-        if (in[i + 1] == '$') {
-            rc = frond_buf_putc(out, '$');
-            i += 2;
-        } else if (in[i + 1] == '{') {
-            size_t j = i + 2, nstart = j, nlen;
-            const char *def = NULL;
-            size_t deflen = 0, close;
-            bool def_on_empty = false;
-
-            while (j < len && name_char(in[j])) {
-                j++;
-            }
-            nlen = j - nstart;
-            close = j;
-            while (close < len && in[close] != '}') {
-                close++;
-            }
-            if (nlen == 0 || !name_start(in[nstart]) || close >= len) {
-                /* Not a reference we understand: keep the text as written. */
-                rc = frond_buf_putc(out, '$');
-                i += 1;
-            } else if (j == close) {
-                val = lookup_env(in + nstart, nlen);
-                rc = val ? frond_buf_puts(out, val) : 0;
-                i = close + 1;
-            } else if (in[j] == ':' && j + 1 < close && in[j + 1] == '-') {
-                def_on_empty = true;
-                def = in + j + 2;
-                deflen = close - (j + 2);
-            } else if (in[j] == '-') {
-                def = in + j + 1;
-                deflen = close - (j + 1);
-            } else {
-                rc = frond_buf_putc(out, '$');
-                i += 1;
-            }
-            if (def) {
-                val = lookup_env(in + nstart, nlen);
-                if (val && (*val || !def_on_empty)) {
-                    rc = frond_buf_puts(out, val);
-                } else {
-                    rc = frond_buf_append(out, def, deflen);
-                }
-                i = close + 1;
-            }
-        } else if (name_start(in[i + 1])) {
-            size_t j = i + 1;
-            while (j < len && name_char(in[j])) {
-                j++;
-            }
-            val = lookup_env(in + i + 1, j - i - 1);
-            rc = val ? frond_buf_puts(out, val) : 0;
-            i = j;
-        } else {
-            rc = frond_buf_putc(out, '$');
-            i += 1;
-        }
-        if (rc) {
-            return rc;
-        }
-        lit = i;
-    }
-    rc = frond_buf_append(out, in + lit, len - lit);
-    if (rc) {
-        return rc;
-    }
-    /* Callers read the result as a C string; make it one even when empty. */
-    rc = frond_buf_reserve(out, 1);
-    if (rc) {
-        return rc;
-    }
-    out->data[out->len] = '\0';
-    return 0;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Readers                                                                */
-
-int frond_yaml_error(const struct frond_yaml_doc *doc, const struct frond_yaml_node *at, char *err,
-                     size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    fmt_error(err, errlen, doc ? doc->name : NULL, at ? at->line : 0, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
-
-bool frond_yaml_is_null(const struct frond_yaml_node *n)
-{
-    if (!n) {
-        return true;
-    }
-    if (n->kind != FROND_YAML_SCALAR || !n->plain) {
-        return false;
-    }
-    return n->value_len == 0 || strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0 ||
-           strcmp(n->value, "Null") == 0 || strcmp(n->value, "NULL") == 0;
-}
-
-const struct frond_yaml_node *frond_yaml_get(const struct frond_yaml_node *map, const char *key)
-{
-    size_t len;
-
-    if (!map || map->kind != FROND_YAML_MAP || !key) {
-        return NULL;
-    }
-    len = strlen(key);
-    for (size_t i = 0; i < map->n; i++) {
-        if (key_is(map->keys[i], key, len)) {
-            return map->items[i];
-        }
-    }
-    return NULL;
-}
-
-int frond_yaml_check_keys(const struct frond_yaml_doc *doc, const struct frond_yaml_node *map,
-                          const char *const *known, const char *where, char *err, size_t errlen)
-{
-    if (frond_yaml_is_null(map)) {
-        return 0;
-    }
-    if (map->kind != FROND_YAML_MAP) {
-        return frond_yaml_error(doc, map, err, errlen, "%s: expected a mapping, got %s", where,
-                                kind_name(map->kind));
-    }
-    for (size_t i = 0; i < map->n; i++) {
-        const struct frond_yaml_node *k = map->keys[i];
-        bool ok = false;
-
-        for (size_t j = 0; known && known[j]; j++) {
-            if (key_is(k, known[j], strlen(known[j]))) {
-                ok = true;
-                break;
-            }
-        }
-        if (!ok) {
-            char q[160];
-            quote(k->value, k->value_len, q, sizeof(q));
-            return frond_yaml_error(doc, k, err, errlen, "unknown key %s in %s", q, where);
-        }
-    }
-    return 0;
-}
-
-/*
- * Common front of the typed readers: a NULL or null node leaves *out as the
- * caller initialised it (the default), anything but a scalar is an error,
- * and so is a scalar with an embedded NUL, which C strings would silently
- * cut short.
- */
-static int scalar_of(const struct frond_yaml_doc *doc, const struct frond_yaml_node *n,
-                     const char *what, const char *expect, char *err, size_t errlen, bool *skip)
-{
-    *skip = false;
-    if (frond_yaml_is_null(n)) {
-        *skip = true;
-        return 0;
-    }
-    if (n->kind != FROND_YAML_SCALAR) {
-        return frond_yaml_error(doc, n, err, errlen, "%s: expected %s, got %s", what, expect,
-                                kind_name(n->kind));
-    }
-    if (strlen(n->value) != n->value_len) {
-        return frond_yaml_error(doc, n, err, errlen, "%s: expected %s, got a NUL byte", what,
-                                expect);
-    }
-    return 0;
-}
-
-static int bad_value(const struct frond_yaml_doc *doc, const struct frond_yaml_node *n,
-                     const char *what, const char *expect, char *err, size_t errlen)
-{
-    char q[160];
-
-    quote(n->value, n->value_len, q, sizeof(q));
-    return frond_yaml_error(doc, n, err, errlen, "%s: expected %s, got %s", what, expect, q);
-}
-
-int frond_yaml_string(const struct frond_yaml_doc *doc, const struct frond_yaml_node *n,
-                      const char *what, char **out, char *err, size_t errlen)
-{
-    static const char expect[] = "a string";
-    bool skip;
-    char *copy;
-    int rc = scalar_of(doc, n, what, expect, err, errlen, &skip);
-
-    if (rc) {
-        return rc;
-    }
-    /*
-     * Null reads as "", as Go's yaml.v2 decodes it into a string, so that
-     * callers always get a string to look at and never a NULL to trip on.
-     */
-    copy = skip ? strdup("") : strndup(n->value, n->value_len);
-    if (!copy) {
-        return -ENOMEM;
-    }
-    *out = copy;
-    return 0;
-}
-
-int frond_yaml_bool(const struct frond_yaml_doc *doc, const struct frond_yaml_node *n,
-                    const char *what, bool *out, char *err, size_t errlen)
-{
-    static const char expect[] = "a boolean (true or false)";
-    bool skip, v;
-    int rc = scalar_of(doc, n, what, expect, err, errlen, &skip);
-
-    if (rc || skip) {
-        return rc;
-    }
-    if (frond_parse_bool(n->value, &v) != 0) {
-        return bad_value(doc, n, what, expect, err, errlen);
-    }
-    *out = v;
-    return 0;
-}
-
-int frond_yaml_long(const struct frond_yaml_doc *doc, const struct frond_yaml_node *n,
-                    const char *what, long *out, char *err, size_t errlen)
-{
-    static const char expect[] = "an integer";
-    bool skip;
-    long v;
-    int rc = scalar_of(doc, n, what, expect, err, errlen, &skip);
-
-    if (rc || skip) {
-        return rc;
-    }
-    if (frond_parse_long(n->value, &v) != 0) {
-        return bad_value(doc, n, what, expect, err, errlen);
-    }
-    *out = v;
-    return 0;
-}
-
-int frond_yaml_double(const struct frond_yaml_doc *doc, const struct frond_yaml_node *n,
-                      const char *what, double *out, char *err, size_t errlen)
-{
-    static const char expect[] = "a number";
-    bool skip;
-    double v;
-    int rc = scalar_of(doc, n, what, expect, err, errlen, &skip);
-
-    if (rc || skip) {
-        return rc;
-    }
-    if (frond_parse_double(n->value, &v) != 0) {
-        return bad_value(doc, n, what, expect, err, errlen);
-    }
-    *out = v;
-    return 0;
-}
-
-int frond_yaml_duration(const struct frond_yaml_doc *doc, const struct frond_yaml_node *n,
-                        const char *what, double *out, char *err, size_t errlen)
-{
-    static const char expect[] = "a duration like \"1s\"";
-    bool skip;
-    double v;
-    int rc = scalar_of(doc, n, what, expect, err, errlen, &skip);
-
-    if (rc || skip) {
-        return rc;
-    }
-    if (frond_parse_duration(n->value, &v) != 0) {
-        return bad_value(doc, n, what, expect, err, errlen);
-    }
-    *out = v;
-    return 0;
-}
-
-int frond_yaml_bytes(const struct frond_yaml_doc *doc, const struct frond_yaml_node *n,
-                     const char *what, long *out, char *err, size_t errlen)
-{
-    static const char expect[] = "a size like \"1MiB\"";
-    bool skip;
-    long v;
-    int rc = scalar_of(doc, n, what, expect, err, errlen, &skip);
-
-    if (rc || skip) {
-        return rc;
-    }
-    if (frond_parse_bytes(n->value, &v) != 0) {
-        return bad_value(doc, n, what, expect, err, errlen);
-    }
-    *out = v;
-    return 0;
 }

@@ -2,10 +2,12 @@
  * Unit tests for the HTTP server: the listen-address table (good and
  * malformed), scrape deadlines, Accept-Encoding parsing and the gzip
  * writer, then a live server on 127.0.0.1:0 spoken to over a raw socket
- * (routes, methods, HEAD, gzip, web-config headers, basic auth). The .c is
- * included to reach its static helpers.
+ * (routes, methods, HEAD, gzip, web-config headers, basic auth). Both .c
+ * files of the server are included to reach their static helpers (and so
+ * that the library's copies of them are not linked in as well).
  */
 #include "../../lib/src/http.c"
+#include "../../lib/src/http_request.c"
 
 #include <crypt.h>
 #include <dirent.h>

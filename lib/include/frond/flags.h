@@ -30,6 +30,8 @@
 #include <stddef.h>
 
 #include "frond/common.h"
+/* The value parsers flags use (frond_parse_*), shared with the YAML readers. */
+#include "frond/parse.h"
 
 enum frond_flag_type {
     FROND_FLAG_STRING,   /* char ** */
@@ -73,21 +75,6 @@ FROND_MUST_CHECK int frond_flags_parse(struct frond_flagset *fs, int argc, char 
 void frond_flags_free(struct frond_flagset *fs);
 /* Print the --help text to stdout. */
 void frond_flags_usage(const struct frond_flagset *fs);
-
-/*
- * Value parsers, shared with the YAML config loaders. 0 or -EINVAL (also for
- * out-of-range values); *out is untouched on failure. Durations: Prometheus
- * units y w d h m s ms (y = 365d) combined like "1h30m", Go's us/µs/ns and
- * fractions ("1.5s"), or a plain number of seconds; never negative. Sizes:
- * go-humanize units, case-insensitive, SI (KB = 1000) and IEC (KiB = 1024),
- * fractions ("1.5MiB"), an optional blank before the unit. Longs: decimal,
- * no blanks. Doubles: finite only, no hex. Booleans: see frond_yaml_bool.
- */
-FROND_MUST_CHECK int frond_parse_duration(const char *s, double *seconds);
-FROND_MUST_CHECK int frond_parse_bytes(const char *s, long *bytes);
-FROND_MUST_CHECK int frond_parse_long(const char *s, long *out);
-FROND_MUST_CHECK int frond_parse_double(const char *s, double *out);
-FROND_MUST_CHECK int frond_parse_bool(const char *s, bool *out);
 
 /*
  * The flags every exporter shares (exporter-toolkit and promlog names).

@@ -28,6 +28,8 @@
 
 #include "frond/buf.h"
 #include "frond/common.h"
+/* frond_expand_env, which config loaders use with this module, lives there. */
+#include "frond/env.h"
 
 enum frond_yaml_kind {
     FROND_YAML_SCALAR,
@@ -66,13 +68,6 @@ FROND_MUST_CHECK int frond_yaml_parse(const char *name, const char *text, size_t
 FROND_MUST_CHECK int frond_yaml_load_file(const char *path, bool expand_env,
                                           struct frond_yaml_doc *doc, char *err, size_t errlen);
 void frond_yaml_doc_cleanup(struct frond_yaml_doc *doc);
-
-/*
- * Expand ${VAR}, ${VAR:-default} and $VAR like promtail's -config.expand-env
- * (backed by Go's os.ExpandEnv plus defaults); "$$" is a literal "$".
- * Unset variables expand to "". -ENOSPC/-ENOMEM from the buffer.
- */
-FROND_MUST_CHECK int frond_expand_env(const char *in, size_t len, struct frond_buf *out);
 
 /* Write "name:line: message" into err and return -EINVAL. */
 int frond_yaml_error(const struct frond_yaml_doc *doc, const struct frond_yaml_node *at, char *err,

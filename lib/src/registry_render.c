@@ -1,0 +1,281 @@
+/*
+ * Rendering a registry (frond_registry_render, see frond/registry.h): snap
+ * the direct metrics into a fresh scrape, run the collectors, sort the
+ * families, drop duplicate series (first kept, counted, logged once per
+ * family) with a hash set, and hand every sample to expo.c's line writers,
+ * which fill the output buffer in place. Everything format-specific lives
+ * in expo.c; the scrape's arena in registry_scrape.c.
+ */
+#include "frond/registry.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frond/expo.h"
+#include "frond/log.h"
+#include "registry_int.h"
+
+/* Copy the direct metrics' current values into the scrape, before any collector runs. */
+static int snapshot_direct(struct frond_scrape *sc)
+{
+    int rc = 0;
+    struct frond_registry *reg = sc->reg;
+    frond_reg_lock(reg);
+    for (struct frond_metric *m = reg->metrics; m && !rc; m = m->next) {
+        struct frond_family *f = frond_scrape_family(sc, m->name, m->type, m->help);
+        if (!f) {
+            rc = sc->full ? -ENOSPC : -ENOMEM;
+            break;
+        }
+        pthread_mutex_lock(&m->lock);
+        double *bounds = NULL;
+        if (m->type == FROND_HISTOGRAM && m->nbounds) {
+            bounds = frond_reg_arena_alloc(sc, m->nbounds * sizeof(double));
+            if (!bounds) {
+                rc = sc->full ? -ENOSPC : -ENOMEM;
+            } else {
+                memcpy(bounds, m->bounds, m->nbounds * sizeof(double));
+            }
+        }
+        for (struct frond_series *s = m->first; s && !rc; s = s->next) {
+            struct frond_label labels[FROND_MAX_LABELS];
+            for (size_t i = 0; i < m->nlabels; i++) {
+                labels[i].name = m->label_names[i];
+                labels[i].value = s->values[i];
+            }
+            double value = bits_to_double(atomic_load_explicit(&s->bits, memory_order_relaxed));
+            if (m->type != FROND_HISTOGRAM) {
+                rc = frond_reg_add_sample(sc, f, value, m->nlabels, labels, NULL, NULL);
+            } else {
+                double *cum =
+                    m->nbounds ? frond_reg_arena_alloc(sc, m->nbounds * sizeof(double)) : NULL;
+                if (m->nbounds && !cum) {
+                    rc = sc->full ? -ENOSPC : -ENOMEM;
+                    break;
+                }
+                uint64_t acc = 0;
+                for (size_t i = 0; i < m->nbounds; i++) {
+                    acc += atomic_load_explicit(&s->counts[i], memory_order_relaxed);
+                    cum[i] = (double)acc;
+                }
+                acc += atomic_load_explicit(&s->counts[m->nbounds], memory_order_relaxed);
+                const struct hist hs = {.nb = m->nbounds,
+                                        .bounds = bounds,
+                                        .cum = cum,
+                                        .sum = value,
+                                        .count = (double)acc};
+                rc = frond_reg_add_sample(sc, f, hs.count, m->nlabels, labels, NULL, &hs);
+            }
+            if (!rc && s == reg->dup_series) {
+                sc->dup_sample = sc->last_sample;
+            }
+        }
+        pthread_mutex_unlock(&m->lock);
+    }
+    frond_reg_unlock(reg);
+    return rc;
+}
+
+/* ---- rendering ---- */
+
+static int same_labels(const struct sample *a, const struct sample *b)
+{
+    if (a->nlabels != b->nlabels) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < a->nlabels; i++) {
+        const struct slab *la = &a->labels[i];
+        const struct slab *lb = NULL;
+        /* Same position first: collectors usually pass labels in a fixed order. */
+        if (b->labels[i].name == la->name) {
+            lb = &b->labels[i];
+        } else {
+            for (uint32_t j = 0; j < b->nlabels && !lb; j++) {
+                if (b->labels[j].name == la->name) {
+                    lb = &b->labels[j];
+                }
+            }
+        }
+        /* Shared copies are equal pointers; otherwise compare the bytes. */
+        if (!lb || lb->vlen != la->vlen ||
+            (lb->value != la->value && memcmp(lb->value, la->value, la->vlen) != 0)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Mark every series equal to an earlier one of the family; returns how many. */
+static size_t dedup_family(struct frond_family *f, struct sample **set, size_t cap)
+{
+    if (f->n < 2) {
+        return 0;
+    }
+    memset(set, 0, cap * sizeof(*set));
+    size_t ndup = 0;
+    for (struct sample *s = f->head; s; s = s->next) {
+        size_t i = (size_t)s->hash & (cap - 1);
+        while (set[i]) {
+            if (set[i]->hash == s->hash && same_labels(set[i], s)) {
+                s->dup = 1;
+                ndup++;
+                break;
+            }
+            i = (i + 1) & (cap - 1);
+        }
+        if (!s->dup) {
+            set[i] = s;
+        }
+    }
+    return ndup;
+}
+
+static int emit_family(struct frond_buf *out, const struct frond_family *f,
+                       enum frond_expo_format fmt)
+{
+    const struct frond_expo_family ef = {
+        .name = f->name, .nlen = f->nlen, .type = f->type, .help = f->help, .hlen = f->hlen};
+    struct frond_expo_label el[FROND_MAX_LABELS + 1];
+    int rc = frond_expo_write_header(out, fmt, &ef);
+    for (const struct sample *s = f->head; s && !rc; s = s->next) {
+        if (s->dup) {
+            continue;
+        }
+        for (uint32_t i = 0; i < s->nlabels; i++) {
+            const struct lname *ln = &f->names[s->labels[i].name];
+            el[i].name = ln->name;
+            el[i].nlen = ln->len;
+            el[i].value = s->labels[i].value;
+            el[i].vlen = s->labels[i].vlen;
+        }
+        if (s->has_hist) {
+            const struct hist *h = sample_hist(s);
+            rc = frond_expo_write_histogram(out, fmt, &ef, el, s->nlabels, h->bounds, h->cum, h->nb,
+                                            h->sum, h->count);
+        } else {
+            rc = frond_expo_write_sample(out, fmt, &ef, el, s->nlabels, s->value);
+        }
+    }
+    return rc;
+}
+
+static int family_cmp(const void *a, const void *b)
+{
+    const struct frond_family *fa = *(const struct frond_family *const *)a;
+    const struct frond_family *fb = *(const struct frond_family *const *)b;
+    return strcmp(fa->name, fb->name);
+}
+
+int frond_registry_render(struct frond_registry *reg, enum frond_expo_format format,
+                          double deadline, struct frond_buf *out)
+{
+    int rc = 0;
+    struct frond_scrape sc;
+    struct sample **set = NULL;
+    if (!reg || !out) {
+        return -EINVAL;
+    }
+    if (format != FROND_EXPO_OPENMETRICS) {
+        format = FROND_EXPO_TEXT;
+    }
+    frond_buf_reset(out);
+    frond_reg_scrape_init(&sc, reg, deadline, out->max);
+
+    rc = snapshot_direct(&sc);
+    if (rc) {
+        goto out;
+    }
+
+    /* Run the collectors from a copy of the list: one may be added meanwhile. */
+    frond_reg_lock(reg);
+    size_t ncoll = reg->ncollectors;
+    struct collector *colls = ncoll ? frond_reg_arena_alloc(&sc, ncoll * sizeof(*colls)) : NULL;
+    if (colls) {
+        memcpy(colls, reg->collectors, ncoll * sizeof(*colls));
+    }
+    frond_reg_unlock(reg);
+    if (ncoll && !colls) {
+        rc = sc.full ? -ENOSPC : -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < ncoll; i++) {
+        int crc = colls[i].fn(&sc, colls[i].ctx);
+        if (crc) {
+            char code[16];
+            snprintf(code, sizeof(code), "%d", crc);
+            frond_warn("collector failed; its samples so far are kept", "err",
+                       strerror(crc < 0 ? -crc : crc), "code", code);
+        }
+        if (sc.full || sc.oom) {
+            break;
+        }
+    }
+    if (sc.full || sc.oom) {
+        rc = sc.full ? -ENOSPC : -ENOMEM;
+        goto out;
+    }
+
+    struct frond_family **fams =
+        frond_reg_arena_alloc(&sc, (sc.nfam ? sc.nfam : 1) * sizeof(*fams));
+    if (!fams) {
+        rc = sc.full ? -ENOSPC : -ENOMEM;
+        goto out;
+    }
+    size_t nf = 0, maxn = 0;
+    for (struct frond_family *f = sc.first; f; f = f->next) {
+        fams[nf++] = f;
+        maxn = f->n > maxn ? f->n : maxn;
+    }
+    qsort(fams, nf, sizeof(*fams), family_cmp);
+
+    size_t cap = 16;
+    while (cap < 2 * maxn) {
+        cap *= 2;
+    }
+    set = malloc(cap * sizeof(*set));
+    if (!set) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    size_t ndup = 0;
+    for (size_t i = 0; i < nf; i++) {
+        size_t fcap = 16;
+        while (fcap < 2 * fams[i]->n) {
+            fcap *= 2;
+        }
+        fams[i]->ndup = dedup_family(fams[i], set, fcap);
+        if (fams[i]->ndup) {
+            ndup += fams[i]->ndup;
+            if (frond_reg_warn_first_time(reg, 'd', fams[i]->name, fams[i]->nlen)) {
+                char count[32];
+                snprintf(count, sizeof(count), "%zu", fams[i]->ndup);
+                frond_warn("duplicate series dropped (first kept); logged once per family",
+                           "family", fams[i]->name, "duplicates", count);
+            }
+        }
+    }
+    if (ndup) {
+        frond_series_add(reg->dup_series, (double)ndup);
+        if (sc.dup_sample) {
+            sc.dup_sample->value = frond_series_value(reg->dup_series);
+        }
+    }
+
+    for (size_t i = 0; i < nf && !rc; i++) {
+        if (fams[i]->n > fams[i]->ndup) {
+            rc = emit_family(out, fams[i], format);
+        }
+    }
+    if (!rc) {
+        rc = frond_expo_write_end(out, format);
+    }
+out:
+    free(set);
+    frond_reg_scrape_cleanup(&sc);
+    return rc;
+}
