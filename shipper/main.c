@@ -87,6 +87,19 @@ static void noop_ack(void *ctx, uint64_t source_id, uint64_t end_offset)
 
 /* ---- HTTP ---- */
 
+/*
+ * SIGHUP: promtail users expect it to reload the config. frondtail does not
+ * (yet): say so plainly on every SIGHUP, so nobody believes a change was
+ * applied. A restart is safe: the positions file resumes every file.
+ */
+static int no_reload(void *ctx)
+{
+    (void)ctx;
+    frond_warn("SIGHUP: frondtail does not reload its configuration; restart it to apply changes "
+               "(nothing is lost: positions resume every file)");
+    return -ENOTSUP;
+}
+
 static int ready_route(void *ctx, struct frond_buf *body, const char **content_type)
 {
     *content_type = "text/plain; charset=utf-8";
@@ -499,7 +512,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    frond_process_run(NULL, NULL);
+    frond_process_run(no_reload, NULL);
 
     /* Shutdown: stop reading, flush within the deadline, then record what Loki acknowledged. */
     for (size_t i = 0; i < nj; i++) {

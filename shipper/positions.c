@@ -44,6 +44,7 @@ void positions_cleanup(struct positions *p)
     for (size_t i = 0; i < p->n; i++) {
         free(p->e[i].path);
         free(p->e[i].cursor);
+        free(p->e[i].orig);
     }
     free(p->e);
     free(p->filename);
@@ -101,12 +102,24 @@ struct positions_entry *positions_get(struct positions *p, const char *path)
     return NULL;
 }
 
+static bool str_differ(const char *a, const char *b)
+{
+    return !a != !b || (a && strcmp(a, b) != 0);
+}
+
 int positions_put(struct positions *p, const struct positions_entry *e)
 {
-    char *cursor = NULL;
+    char *cursor = NULL, *orig = NULL;
     if (e->cursor) {
         cursor = strdup(e->cursor);
         if (!cursor) {
+            return -ENOMEM;
+        }
+    }
+    if (e->orig) {
+        orig = strdup(e->orig);
+        if (!orig) {
+            free(cursor);
             return -ENOMEM;
         }
     }
@@ -115,13 +128,15 @@ int positions_put(struct positions *p, const struct positions_entry *e)
         char *path = cur->path;
         if (cur->offset != e->offset || cur->has_id != e->has_id || cur->dev != e->dev ||
             cur->ino != e->ino || cur->fp_len != e->fp_len || cur->fp != e->fp ||
-            !cur->cursor != !cursor || (cursor && strcmp(cur->cursor, cursor) != 0)) {
+            str_differ(cur->cursor, cursor) || str_differ(cur->orig, orig)) {
             p->dirty = true;
         }
         free(cur->cursor);
+        free(cur->orig);
         *cur = *e;
         cur->path = path;
         cur->cursor = cursor;
+        cur->orig = orig;
         return 0;
     }
     if (p->n == p->cap) {
@@ -129,6 +144,7 @@ int positions_put(struct positions *p, const struct positions_entry *e)
         struct positions_entry *ne = realloc(p->e, ncap * sizeof(*ne));
         if (!ne) {
             free(cursor);
+            free(orig);
             return -ENOMEM;
         }
         p->e = ne;
@@ -137,11 +153,13 @@ int positions_put(struct positions *p, const struct positions_entry *e)
     char *path = strdup(e->path);
     if (!path) {
         free(cursor);
+        free(orig);
         return -ENOMEM;
     }
     p->e[p->n] = *e;
     p->e[p->n].path = path;
     p->e[p->n].cursor = cursor;
+    p->e[p->n].orig = orig;
     p->n++;
     p->dirty = true;
     if (p->bucket && p->nbuckets >= p->cap * 2) {
@@ -162,6 +180,7 @@ void positions_remove(struct positions *p, const char *path)
     }
     free(cur->path);
     free(cur->cursor);
+    free(cur->orig);
     *cur = p->e[--p->n];
     p->dirty = true;
     reindex(p);
@@ -285,9 +304,26 @@ int positions_parse(struct positions *p, const char *text, size_t len)
                 goto out;
             }
             bool is_id = strncmp(k->value, POSITIONS_ID_PREFIX, strlen(POSITIONS_ID_PREFIX)) == 0;
+            bool is_orig =
+                strncmp(k->value, POSITIONS_ORIG_PREFIX, strlen(POSITIONS_ORIG_PREFIX)) == 0;
             bool is_cursor =
                 strncmp(k->value, "journal-", 8) == 0 || strncmp(k->value, "cursor-", 7) == 0;
-            if (pass == 0 && !is_id) {
+            if (pass == 1 && is_orig) {
+                struct positions_entry *e =
+                    positions_get(p, k->value + strlen(POSITIONS_ORIG_PREFIX));
+                /* Like an identity, an origin without an offset is a harmless leftover. */
+                if (e && *v->value && !e->cursor) {
+                    char *o = strdup(v->value);
+                    if (!o) {
+                        rc = -ENOMEM;
+                        goto out;
+                    }
+                    free(e->orig);
+                    e->orig = o;
+                }
+            } else if (is_orig) {
+                continue;
+            } else if (pass == 0 && !is_id) {
                 struct positions_entry e = {.path = k->value};
                 if (is_cursor) {
                     e.cursor = v->value;
@@ -399,6 +435,7 @@ static int load(struct positions *p, const char *filename, bool readonly, bool *
         for (size_t i = 0; i < p->n; i++) {
             free(p->e[i].path);
             free(p->e[i].cursor);
+            free(p->e[i].orig);
         }
         p->n = 0;
         reindex(p);
@@ -549,6 +586,14 @@ char *positions_format(const struct positions *p, size_t *len)
                      "dev=%" PRIu64 " ino=%" PRIu64 " fplen=%" PRIu32 " fp=%016" PRIx64, e->dev,
                      e->ino, e->fp_len, e->fp);
             rc = put_pair(&b, POSITIONS_ID_PREFIX, e->path, v);
+        }
+        if (!rc && e->orig && !e->cursor) {
+            rc = put_pair(&b, POSITIONS_ORIG_PREFIX, e->path, e->orig);
+            if (rc == -EILSEQ) {
+                /* The origin cannot be written: drop the whole entry, as for its path. */
+                b.len = mark;
+                rc = 0;
+            }
         }
     }
     if (rc) {

@@ -11,6 +11,13 @@
  *
  * The `frondtail-id:` keys carry the file identity (device, inode and a
  * hash of the first bytes) that rotation and inode-reuse detection need.
+ * A renamed-away file that was still draining is saved under its current
+ * (rotated) name with a third key,
+ *
+ *     frondtail-rotated-from:/var/log/pods/.../0.log.20261128-101010: "/var/log/pods/.../0.log"
+ *
+ * naming the path it was tailed under, so a restart finishes draining it
+ * with the labels it had even though the globs no longer match its name.
  * promtail's journal cursors (`journal-<job>: <cursor>`, `cursor-...`) are
  * kept unchanged, so a migrated file is not mistaken for a corrupt one.
  * promtail keeps only one `positions` map and parses values lazily by path,
@@ -35,6 +42,7 @@
 #include "frond/common.h"
 
 #define POSITIONS_ID_PREFIX "frondtail-id:"
+#define POSITIONS_ORIG_PREFIX "frondtail-rotated-from:"
 
 struct positions_entry {
     char *path;
@@ -45,6 +53,12 @@ struct positions_entry {
     uint32_t fp_len; /* bytes hashed, 0 = empty file */
     uint64_t fp;     /* FNV-1a 64 of the first fp_len bytes */
     char *cursor;    /* promtail journal cursor ("journal-<job>" keys), kept as is; else NULL */
+    /*
+     * A rotated file still draining: the path it was tailed under (its
+     * labels come from it). `path` is where the file lives now (the
+     * rotated name, which the globs may not match). NULL for others.
+     */
+    char *orig;
 };
 
 struct positions {

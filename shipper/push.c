@@ -42,6 +42,7 @@ struct push_metrics {
     unsigned refs;
     struct frond_metric *sent_entries, *sent_bytes, *encoded_bytes, *batches;
     struct frond_metric *dropped_entries, *dropped_bytes, *retries, *duration, *backlog;
+    struct frond_metric *backlog_limit;
     struct push_metrics *next;
 };
 
@@ -104,6 +105,10 @@ static struct push_metrics *metrics_get(struct frond_registry *reg)
     m->backlog = frond_registry_gauge(
         reg, "frondtail_backlog_bytes",
         "Line and label bytes buffered for this client (pending and in flight).", host);
+    m->backlog_limit = frond_registry_gauge(
+        reg, "frondtail_backlog_limit_bytes",
+        "The client's max_backlog_bytes: readers pause when frondtail_backlog_bytes reaches it.",
+        host);
     m->next = metrics_list;
     metrics_list = m;
 out:
@@ -859,6 +864,11 @@ struct ship_queue *ship_queue_new(const struct ship_client_config *cfg, unsigned
         q->s_encoded = series(q->m->encoded_bytes, q->host, NULL);
         q->s_batches = series(q->m->batches, q->host, NULL);
         q->s_backlog = series(q->m->backlog, q->host, NULL);
+        /* Set once: alerts divide the backlog by it instead of repeating the config. */
+        struct frond_series *lim = series(q->m->backlog_limit, q->host, NULL);
+        if (lim) {
+            frond_series_set(lim, (double)q->max_backlog);
+        }
     }
     if (pthread_create(&q->thread, NULL, sender_main, q) != 0) {
         frond_error("cannot start sender thread", "host", q->host);

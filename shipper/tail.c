@@ -494,12 +494,77 @@ static void scan(struct tail *t, bool first)
 
 /* ---- positions ---- */
 
+/*
+ * A rotated file still draining has lost its path to its successor, so it
+ * is recorded under the name it has now, with the path it was tailed under
+ * (for its labels): a crash before Loki acknowledged its end then resumes
+ * it instead of losing its tail. A file already deleted cannot be reopened
+ * after a crash; that is reported once per file while its end is unacked.
+ */
+static void record_rotated(struct tail *t, struct tail_file *f, uint64_t committed)
+{
+    char where[4096];
+    int found = tail_file_locate(t, f, where, sizeof(where));
+    if (found == 1 && tail_path_lookup(t, where)) {
+        /* Its new name is another followed file's path (a race with a rescan): skip this round. */
+        return;
+    }
+    if (found != 1) {
+        if (found == 0 && f->cur_path) {
+            positions_remove(t->pos, f->cur_path);
+            free(f->cur_path);
+            f->cur_path = NULL;
+        }
+        if (found == 0 && !f->lost_reported && !tail_file_drained(t, f)) {
+            f->lost_reported = true;
+            tail_metric_inc(t->s_rot_unsaved);
+            char off[32], end[32];
+            snprintf(off, sizeof(off), "%llu", (unsigned long long)committed);
+            snprintf(end, sizeof(end), "%llu", (unsigned long long)f->safe_off);
+            frond_warn("rotated file deleted before Loki acknowledged its end; it is still being "
+                       "drained, but a crash now would lose its unacknowledged tail",
+                       "path", f->path, "committed", off, "read", end);
+        }
+        return;
+    }
+    if (!f->cur_path || strcmp(f->cur_path, where) != 0) {
+        char *np = strdup(where);
+        if (!np) {
+            frond_warn("cannot record a rotated file's position (out of memory)", "path", where);
+            return;
+        }
+        if (f->cur_path) {
+            positions_remove(t->pos, f->cur_path);
+        }
+        free(f->cur_path);
+        f->cur_path = np;
+    }
+    tail_file_refresh_fp(t, f);
+    struct positions_entry e = {
+        .path = f->cur_path,
+        .offset = committed,
+        .has_id = true,
+        .dev = f->dev,
+        .ino = f->ino,
+        .fp_len = f->fp_len,
+        .fp = f->fp,
+        .orig = f->path,
+    };
+    if (positions_put(t->pos, &e) != 0) {
+        frond_warn("cannot record position (out of memory)", "path", where);
+    }
+}
+
 static void update_positions(struct tail *t)
 {
     for (struct tail_file *f = t->files; f; f = f->next) {
         uint64_t committed = tail_file_committed(t, f);
         tail_metric_set(f->s_pos, (double)committed);
-        if (f->rotated || t->dry_run) {
+        if (t->dry_run) {
+            continue;
+        }
+        if (f->rotated) {
+            record_rotated(t, f, committed);
             continue;
         }
         tail_file_refresh_fp(t, f);
@@ -593,10 +658,25 @@ static void drain_rotated(struct tail *t, double now)
             continue;
         }
         int r = f->paused ? TAIL_PAUSED : tail_file_read(t, f, TAIL_ROUND_CHUNKS);
-        if (r == TAIL_EOF && !f->pending && now - f->rotated_at >= t->rotate_wait) {
-            tail_file_finish(t, f);
-            tail_file_close(t, f);
+        if (r != TAIL_EOF || f->pending || now - f->rotated_at < t->rotate_wait) {
+            continue;
         }
+        if (!f->finished) {
+            tail_file_finish(t, f);
+            f->finished = true;
+        }
+        /*
+         * Kept open (and in the positions file) until Loki acknowledged
+         * everything read from it, so a crash meanwhile resumes it. In
+         * -dry-run nothing is ever acknowledged.
+         */
+        if (!t->dry_run && !tail_file_drained(t, f)) {
+            continue;
+        }
+        if (f->cur_path && t->pos) {
+            positions_remove(t->pos, f->cur_path);
+        }
+        tail_file_close(t, f);
     }
 }
 
@@ -610,6 +690,64 @@ static bool have_rotated(const struct tail *t)
     return false;
 }
 
+/*
+ * A crash between a rename rotation and the next positions save leaves the
+ * rotated file recorded only under its old path, which now names its
+ * successor. The old (dev, inode) is looked for next to that path; when
+ * found with the same first bytes, it is resumed as a rotated file.
+ */
+static void resume_renamed(struct tail *t, const struct positions_entry *pe)
+{
+    if (pe->orig || pe->cursor || !pe->has_id || tail_ino_lookup(t, pe->dev, pe->ino)) {
+        return;
+    }
+    char where[4096];
+    if (tail_find_inode(pe->path, pe->dev, pe->ino, where, sizeof(where)) != 1 ||
+        strcmp(where, pe->path) == 0 || positions_get(t->pos, where)) {
+        return;
+    }
+    struct positions_entry e = *pe;
+    e.path = where;
+    e.orig = pe->path;
+    (void)tail_file_resume(t, &e);
+}
+
+/*
+ * After the first scan: rotated files the last run was still draining, no
+ * longer under a watched path, are reopened and drained from their
+ * committed offset. Entries whose file is gone or is another file now are
+ * dropped (the next save would keep them otherwise).
+ */
+static void resume_rotated(struct tail *t)
+{
+    if (!t->pos || t->dry_run) {
+        return;
+    }
+    size_t nplain = t->pos->n;
+    for (size_t i = 0; i < nplain; i++) {
+        resume_renamed(t, &t->pos->e[i]);
+    }
+    for (size_t i = 0; i < t->pos->n;) {
+        struct positions_entry *pe = &t->pos->e[i];
+        if (!pe->orig) {
+            i++;
+            continue;
+        }
+        if (tail_path_lookup(t, pe->path) || tail_ino_lookup(t, pe->dev, pe->ino)) {
+            /* Followed already (renamed back into the globs): a plain entry from now on. */
+            i++;
+            continue;
+        }
+        struct tail_file *f = tail_file_resume(t, pe);
+        if (!f) {
+            frond_info("rotated file from the last run is gone; forgetting it", "path", pe->path);
+            positions_remove(t->pos, pe->path);
+            continue;
+        }
+        i++;
+    }
+}
+
 static void *tail_main(void *arg)
 {
     struct tail *t = arg;
@@ -617,6 +755,7 @@ static void *tail_main(void *arg)
     t->next_save = now + t->cfg->positions_sync_period;
     t->next_poll = now + t->poll_interval;
     scan(t, true);
+    resume_rotated(t);
     atomic_store(&t->ready, 1);
     while (!atomic_load(&t->stopping)) {
         read_round(t);
@@ -749,6 +888,17 @@ static void register_metrics(struct tail *t, struct frond_registry *reg)
         reg, "frondtail_backpressure_pauses_total",
         "Times a file stopped being read because an output's backlog was full.", NULL);
     t->s_pauses = series0(m);
+    m = frond_registry_counter(reg, "frondtail_rotated_files_resumed_total",
+                               "Rotated files a previous run had not finished draining, reopened "
+                               "from the positions file and drained.",
+                               NULL);
+    t->s_rot_resumed = series0(m);
+    m = frond_registry_counter(reg, "frondtail_rotated_files_unsaved_total",
+                               "Rotated files deleted before Loki acknowledged their end: they "
+                               "cannot be recorded in the positions file, so a crash before the "
+                               "ack would lose their tail.",
+                               NULL);
+    t->s_rot_unsaved = series0(m);
     m = frond_registry_counter(reg, "frondtail_discovery_scans_total",
                                "Discovery scans of the path globs.", NULL);
     t->s_scans = series0(m);

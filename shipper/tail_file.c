@@ -9,6 +9,7 @@
  * there. A half-written line costs a re-read of its bytes (from the page
  * cache), while a thousand quiet files cost no memory at all.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -201,10 +202,74 @@ void tail_file_refresh_fp(struct tail *t, struct tail_file *f)
     }
 }
 
+/*
+ * A file record for an open descriptor, with its parser and labels built
+ * from `path`. NULL with *err = -ENOENT when relabel_configs drop the file,
+ * -ENOMEM otherwise; the caller keeps (and closes) fd on failure.
+ */
+static struct tail_file *file_new(struct tail *t, const struct scrape_config *sc,
+                                  const struct tail_target *tg, const char *path, int fd,
+                                  const struct stat *st, int *err)
+{
+    struct tail_file *f = calloc(1, sizeof(*f));
+    *err = -ENOMEM;
+    if (!f) {
+        return NULL;
+    }
+    f->fd = fd;
+    f->path = strdup(path);
+    f->acked = calloc(t->noutputs, sizeof(uint64_t));
+    f->sc = sc;
+    f->tg = tg;
+    f->dev = (uint64_t)st->st_dev;
+    f->ino = (uint64_t)st->st_ino;
+    f->size = (uint64_t)st->st_size;
+    f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+    parse_state_init(&f->ps, sc->format,
+                     &(struct parse_limits){.max_line_size = (size_t)t->cfg->max_line_size,
+                                            .truncate = t->cfg->max_line_size_truncate,
+                                            .max_partial_lines = sc->max_partial_lines});
+    if (f->path && f->acked) {
+        *err = build_labels(t, f);
+    }
+    if (*err) {
+        parse_state_cleanup(&f->ps);
+        free_labels(t, f);
+        free(f->path);
+        free(f->acked);
+        free(f);
+        return NULL;
+    }
+    *err = 0;
+    return f;
+}
+
+/* Enter a new file in the tables and start reading it at `start`. */
+static void link_file(struct tail *t, struct tail_file *f, uint64_t start)
+{
+    f->next = t->files;
+    if (t->files) {
+        t->files->prev = f;
+    }
+    t->files = f;
+    t->nfiles++;
+    if (!f->rotated) {
+        tail_path_insert(t, f);
+    }
+    tail_ino_insert(t, f);
+    new_source(t, f, start);
+    if (!f->rotated) {
+        path_series(t, f);
+    }
+    tail_metric_set(f->s_size, (double)f->size);
+    tail_metric_set(f->s_pos, (double)start);
+    tail_metric_set(t->s_files, (double)t->nfiles);
+    tail_mark_dirty(t, f);
+}
+
 struct tail_file *tail_file_open(struct tail *t, const struct scrape_config *sc,
                                  const struct tail_target *tg, const char *path, bool first_scan)
 {
-    struct tail_file *f = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         frond_debug("cannot open file", "path", path, "err", strerror(errno));
@@ -215,38 +280,15 @@ struct tail_file *tail_file_open(struct tail *t, const struct scrape_config *sc,
         close(fd);
         return NULL;
     }
-    f = calloc(1, sizeof(*f));
+    int lrc;
+    struct tail_file *f = file_new(t, sc, tg, path, fd, &st, &lrc);
     if (!f) {
-        goto nomem;
-    }
-    f->fd = fd;
-    f->path = strdup(path);
-    f->acked = calloc(t->noutputs, sizeof(uint64_t));
-    if (!f->path || !f->acked) {
-        goto nomem;
-    }
-    f->sc = sc;
-    f->tg = tg;
-    f->dev = (uint64_t)st.st_dev;
-    f->ino = (uint64_t)st.st_ino;
-    f->size = (uint64_t)st.st_size;
-    f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-    parse_state_init(&f->ps, sc->format,
-                     &(struct parse_limits){.max_line_size = (size_t)t->cfg->max_line_size,
-                                            .truncate = t->cfg->max_line_size_truncate,
-                                            .max_partial_lines = sc->max_partial_lines});
-    int lrc = build_labels(t, f);
-    if (lrc == -ENOENT) {
-        /* relabel_configs dropped this file: not an error, not tailed. */
-        parse_state_cleanup(&f->ps);
-        free(f->path);
-        free(f->acked);
-        free(f);
+        /* -ENOENT: relabel_configs dropped this file: not an error, not tailed. */
+        if (lrc != -ENOENT) {
+            frond_error("out of memory opening file", "path", path);
+        }
         close(fd);
         return NULL;
-    }
-    if (lrc) {
-        goto nomem;
     }
     tail_file_refresh_fp(t, f);
 
@@ -274,35 +316,136 @@ struct tail_file *tail_file_open(struct tail *t, const struct scrape_config *sc,
         /* frondtail.start_position: end skips the history of files found at the first start. */
         start = f->size;
     }
-    f->next = t->files;
-    if (t->files) {
-        t->files->prev = f;
-    }
-    t->files = f;
-    t->nfiles++;
-    tail_path_insert(t, f);
-    tail_ino_insert(t, f);
-    new_source(t, f, start);
-    path_series(t, f);
-    tail_metric_set(f->s_size, (double)f->size);
-    tail_metric_set(f->s_pos, (double)start);
-    tail_metric_set(t->s_files, (double)t->nfiles);
+    link_file(t, f, start);
     char off[32];
     snprintf(off, sizeof(off), "%llu", (unsigned long long)start);
     frond_info("tailing file", "path", path, "offset", off);
-    tail_mark_dirty(t, f);
     return f;
-nomem:
-    frond_error("out of memory opening file", "path", path);
-    if (f) {
-        parse_state_cleanup(&f->ps);
-        free_labels(t, f);
-        free(f->path);
-        free(f->acked);
-        free(f);
+}
+
+/* The first target whose globs take `path`, so a resumed file gets the labels it had. */
+static const struct tail_target_rt *target_for(struct tail *t, const char *path)
+{
+    for (size_t i = 0; i < t->ntargets; i++) {
+        const struct tail_target_rt *rt = &t->targets[i];
+        if (glob_match(&rt->glob, path) && !(rt->has_exclude && glob_match(&rt->exclude, path))) {
+            return rt;
+        }
     }
-    close(fd);
     return NULL;
+}
+
+struct tail_file *tail_file_resume(struct tail *t, const struct positions_entry *pe)
+{
+    if (!pe->orig || !pe->has_id) {
+        return NULL;
+    }
+    const struct tail_target_rt *rt = target_for(t, pe->orig);
+    if (!rt) {
+        frond_warn("rotated file left from the last run matches no __path__ now; not resumed",
+                   "path", pe->path, "tailed_as", pe->orig);
+        return NULL;
+    }
+    int fd = open(pe->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        return NULL;
+    }
+    struct stat st;
+    uint64_t h = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != pe->dev ||
+        (uint64_t)st.st_ino != pe->ino || pe->offset > (uint64_t)st.st_size ||
+        (pe->fp_len > 0 && (fp_of(fd, pe->fp_len, &h) != 0 || h != pe->fp))) {
+        /* Another file under that name now: the one we drained is gone. */
+        close(fd);
+        return NULL;
+    }
+    int lrc;
+    struct tail_file *f = file_new(t, rt->sc, rt->tg, pe->orig, fd, &st, &lrc);
+    if (f) {
+        f->cur_path = strdup(pe->path);
+    }
+    if (!f || !f->cur_path) {
+        if (f) {
+            parse_state_cleanup(&f->ps);
+            free_labels(t, f);
+            free(f->path);
+            free(f->acked);
+            free(f);
+        }
+        if (lrc != -ENOENT) {
+            frond_error("out of memory resuming a rotated file", "path", pe->path);
+        }
+        close(fd);
+        return NULL;
+    }
+    f->fp_len = pe->fp_len;
+    f->fp = pe->fp;
+    tail_file_refresh_fp(t, f);
+    f->rotated = true;
+    f->rotated_at = frond_now_monotonic();
+    link_file(t, f, pe->offset);
+    tail_metric_inc(t->s_rot_resumed);
+    char off[32], size[32];
+    snprintf(off, sizeof(off), "%llu", (unsigned long long)pe->offset);
+    snprintf(size, sizeof(size), "%llu", (unsigned long long)f->size);
+    frond_info("resuming a rotated file the last run had not finished draining", "path", pe->path,
+               "tailed_as", pe->orig, "offset", off, "size", size);
+    return f;
+}
+
+int tail_file_locate(struct tail *t, struct tail_file *f, char *buf, size_t size)
+{
+    (void)t;
+    char link[64];
+    struct stat st;
+    if (f->fd < 0 || size < 2) {
+        return -EINVAL;
+    }
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", f->fd);
+    ssize_t n = readlink(link, buf, size - 1);
+    if (n > 0 && (size_t)n < size - 1) {
+        buf[n] = '\0';
+        if (buf[0] == '/' && stat(buf, &st) == 0 && (uint64_t)st.st_dev == f->dev &&
+            (uint64_t)st.st_ino == f->ino) {
+            return 1;
+        }
+    }
+    /* No /proc (or a name we cannot trust): look for the inode next to where it was tailed. */
+    return tail_find_inode(f->cur_path ? f->cur_path : f->path, f->dev, f->ino, buf, size);
+}
+
+int tail_find_inode(const char *near, uint64_t dev, uint64_t ino, char *buf, size_t size)
+{
+    char dir[4096];
+    struct stat st;
+    snprintf(dir, sizeof(dir), "%s", near);
+    char *slash = strrchr(dir, '/');
+    if (!slash) {
+        return 0;
+    }
+    *slash = '\0';
+    DIR *d = opendir(slash == dir ? "/" : dir);
+    if (!d) {
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+    }
+    int found = 0;
+    for (struct dirent *de; !found && (de = readdir(d)) != NULL;) {
+        if ((uint64_t)de->d_ino != ino) {
+            continue;
+        }
+        int w = snprintf(buf, size, "%s/%s", dir, de->d_name);
+        if (w > 0 && (size_t)w < size && stat(buf, &st) == 0 && (uint64_t)st.st_dev == dev &&
+            (uint64_t)st.st_ino == ino && S_ISREG(st.st_mode)) {
+            found = 1;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+bool tail_file_drained(struct tail *t, struct tail_file *f)
+{
+    return !f->pending && tail_file_committed(t, f) >= f->safe_off;
 }
 
 void tail_file_close(struct tail *t, struct tail_file *f)
@@ -335,6 +478,7 @@ void tail_file_close(struct tail *t, struct tail_file *f)
     free(f->pbuf);
     free(f->acked);
     free(f->path);
+    free(f->cur_path);
     free(f);
 }
 
@@ -366,6 +510,15 @@ void tail_file_adopt(struct tail *t, struct tail_file *f, const char *path,
     free(f->path);
     f->path = np;
     f->rotated = false;
+    f->finished = false;
+    if (f->cur_path) {
+        /* Followed under a watched path again: its rotated-file entry is obsolete. */
+        if (t->pos && strcmp(f->cur_path, path) != 0) {
+            positions_remove(t->pos, f->cur_path);
+        }
+        free(f->cur_path);
+        f->cur_path = NULL;
+    }
     f->sc = sc;
     f->tg = tg;
     if (build_labels(t, f) != 0) {
@@ -644,5 +797,7 @@ void tail_file_finish(struct tail *t, struct tail_file *f)
     if (n <= 0 || memchr(t->rbuf, '\n', (size_t)n)) {
         return;
     }
+    /* Pushed or pending (retried by the next read): either way these bytes are consumed. */
     (void)handle_line(t, f, t->rbuf, (size_t)n, f->read_off, f->read_off + (uint64_t)n, now_ns());
+    f->read_off += (uint64_t)n;
 }

@@ -76,6 +76,14 @@ struct tail_file {
     unsigned long scan_gen;
     bool in_path, dirty, rotated, paused, skipping;
     double rotated_at;
+    /*
+     * A rotated file: where it lives now (the key of its positions entry,
+     * NULL until found or once deleted), whether its unterminated last line
+     * was shipped, and whether its deletion before the ack was reported.
+     * `path` stays the path it was tailed under: its labels come from it.
+     */
+    char *cur_path;
+    bool finished, lost_reported;
     /* Label strings per output and stream: labels[out * 3 + stream]. */
     char **labels;
     size_t *labels_len;
@@ -137,6 +145,7 @@ struct tail {
     struct frond_series *s_files, *s_long_trunc, *s_long_drop, *s_malformed[3];
     struct frond_series *s_partial_flush, *s_rotations, *s_truncations, *s_pauses;
     struct frond_series *s_scans, *s_watches, *s_pos_saves, *s_pos_errors;
+    struct frond_series *s_rot_resumed, *s_rot_unsaved;
 };
 
 static inline void tail_metric_inc(struct frond_series *s)
@@ -188,6 +197,21 @@ void tail_file_rotate(struct tail *t, struct tail_file *f);
 /* A followed file found under a new matching path. */
 void tail_file_adopt(struct tail *t, struct tail_file *f, const char *path,
                      const struct scrape_config *sc, const struct tail_target *tg);
+/*
+ * Reopen a rotated file recorded in the positions table (pe->orig set) to
+ * finish draining it after a restart. NULL when it is gone or is another
+ * file now (identity mismatch), or no target matches its original path.
+ */
+struct tail_file *tail_file_resume(struct tail *t, const struct positions_entry *pe);
+/*
+ * Where a rotated file lives now: 1 and its path in buf, 0 when it was
+ * deleted (or cannot be found), -errno on other errors.
+ */
+int tail_file_locate(struct tail *t, struct tail_file *f, char *buf, size_t size);
+/* Look in the directory of `near` for a regular file with this (dev, inode): 1, 0, -errno. */
+int tail_find_inode(const char *near, uint64_t dev, uint64_t ino, char *buf, size_t size);
+/* Everything read from the file is acknowledged (or needs no ack). */
+bool tail_file_drained(struct tail *t, struct tail_file *f);
 /* Ship a last line that never got its newline (the writer is gone). */
 void tail_file_finish(struct tail *t, struct tail_file *f);
 void tail_file_close(struct tail *t, struct tail_file *f);

@@ -73,7 +73,7 @@ def committed(positions_path):
         return {}
     out = {}
     for k, v in (doc.get("positions") or {}).items():
-        if not str(k).startswith("frondtail-id:"):
+        if not str(k).startswith(("frondtail-id:", "frondtail-rotated-from:")):
             out[str(k)] = int(v)
     return out
 

@@ -83,6 +83,86 @@ static void test_round_trip(void)
     positions_cleanup(&p);
 }
 
+/*
+ * A rotated file still draining is saved under its current name with the
+ * path it was tailed under; both survive a save and load, the origin is
+ * dropped again when the entry becomes a plain one, and the extra key
+ * never turns the file into a corrupt one (a key order with the origin
+ * first, or an origin without an offset, still loads).
+ */
+static void test_rotated_entries(void)
+{
+    char file[512];
+    snprintf(file, sizeof(file), "%s/rotated.yaml", dir);
+    struct positions p;
+    CHECK_INT(positions_load(&p, file, NULL), 0);
+    struct positions_entry live = {.path = "/var/log/pods/ns_pod_u/app/0.log",
+                                   .offset = 10,
+                                   .has_id = true,
+                                   .dev = 1,
+                                   .ino = 2,
+                                   .fp_len = 5,
+                                   .fp = 0x1234};
+    struct positions_entry rot = {.path = "/var/log/pods/ns_pod_u/app/0.log.20261128-101010",
+                                  .offset = 4096,
+                                  .has_id = true,
+                                  .dev = 1,
+                                  .ino = 3,
+                                  .fp_len = 1024,
+                                  .fp = 0xabcdef,
+                                  .orig = "/var/log/pods/ns_pod_u/app/0.log"};
+    CHECK_INT(positions_put(&p, &live), 0);
+    CHECK_INT(positions_put(&p, &rot), 0);
+    CHECK_INT(positions_save(&p), 0);
+    /* Re-putting the same entry changes nothing; a new origin does. */
+    CHECK_INT(positions_put(&p, &rot), 0);
+    CHECK(!p.dirty);
+    size_t len = 0;
+    char *text = positions_format(&p, &len);
+    CHECK(text != NULL);
+    CHECK(text && strstr(text, "\"" POSITIONS_ORIG_PREFIX
+                               "/var/log/pods/ns_pod_u/app/0.log.20261128-101010\": "
+                               "\"/var/log/pods/ns_pod_u/app/0.log\"") != NULL);
+    free(text);
+    positions_cleanup(&p);
+
+    CHECK_INT(positions_load(&p, file, NULL), 0);
+    CHECK_INT(p.n, 2);
+    struct positions_entry *e = positions_get(&p, rot.path);
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_INT(e->offset, 4096);
+        CHECK(e->has_id && e->dev == 1 && e->ino == 3 && e->fp_len == 1024 && e->fp == 0xabcdef);
+        CHECK(e->orig && strcmp(e->orig, live.path) == 0);
+    }
+    e = positions_get(&p, live.path);
+    CHECK(e != NULL && e->orig == NULL && e->offset == 10);
+    /* Renamed back into the globs: a plain entry again, origin gone. */
+    rot.orig = NULL;
+    CHECK_INT(positions_put(&p, &rot), 0);
+    CHECK(p.dirty);
+    e = positions_get(&p, rot.path);
+    CHECK(e != NULL && e->orig == NULL);
+    positions_remove(&p, rot.path);
+    CHECK_INT(p.n, 1);
+    positions_cleanup(&p);
+
+    /* Key order does not matter; an origin for a path with no offset is ignored. */
+    write_file(file, "positions:\n"
+                     "  \"frondtail-rotated-from:/r/0.log.1\": \"/r/0.log\"\n"
+                     "  \"frondtail-rotated-from:/nowhere\": \"/r/1.log\"\n"
+                     "  \"frondtail-id:/r/0.log.1\": \"dev=1 ino=9 fplen=0 fp=0\"\n"
+                     "  \"/r/0.log.1\": \"77\"\n");
+    bool aside = true;
+    CHECK_INT(positions_load(&p, file, &aside), 0);
+    CHECK(!aside);
+    CHECK_INT(p.n, 1);
+    e = positions_get(&p, "/r/0.log.1");
+    CHECK(e != NULL && e->offset == 77 && e->has_id && e->ino == 9 && e->orig &&
+          strcmp(e->orig, "/r/0.log") == 0);
+    positions_cleanup(&p);
+}
+
 static void test_promtail_file(void)
 {
     char file[512];
@@ -228,6 +308,7 @@ int main(void)
         return 1;
     }
     test_round_trip();
+    test_rotated_entries();
     test_promtail_file();
     test_corrupt();
     test_unicode_paths();

@@ -212,6 +212,87 @@ static void test_backpressure(void)
     config_cleanup(&fx.cfg);
 }
 
+static int find_line(const struct capture *c, const char *line)
+{
+    for (int i = 0; i < c->n; i++) {
+        if (strcmp(c->lines[i], line) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/*
+ * A crash while a renamed file is still unacknowledged: the restart
+ * reopens it under its rotated name and ships what was not acknowledged,
+ * with the labels of the path it was tailed under. `saved` says whether a
+ * positions save happened after the rotation; without one, the old
+ * identity under the old path leads to the file by its inode.
+ */
+static void test_rotation_crash(bool saved)
+{
+    struct fixture fx = {0};
+    setup_cfg(&fx.cfg);
+    char p[256], rotated[256];
+    path_of(p, sizeof(p), "ns_crash_uid/app/0.log");
+    path_of(rotated, sizeof(rotated), "ns_crash_uid/app/0.log.20240101-000000");
+    append("ns_crash_uid/app/0.log", L1 L2);
+    struct tail *t = start(&fx);
+    pump(t);
+    CHECK_INT(fx.cap.n, 2);
+    /* Only the first line is acknowledged before the rotation. */
+    tail_ack(tail_ack_ctx(t, 0), fx.cap.source[0], fx.cap.end[0]);
+    CHECK_INT(tail_save_positions(t), 0);
+    CHECK(rename(p, rotated) == 0);
+    append("ns_crash_uid/app/0.log", L3);
+    scan(t, false);
+    pump(t);
+    drain_rotated(t, frond_now_monotonic() + 10);
+    CHECK_INT(t->nfiles, 2);
+    if (saved) {
+        CHECK_INT(tail_save_positions(t), 0);
+        struct positions_entry *pe = positions_get(&fx.pos, rotated);
+        CHECK(pe != NULL && pe->offset == strlen(L1) && pe->orig && strcmp(pe->orig, p) == 0);
+    }
+    /* kill -9: nothing more is saved. */
+    stop(&fx);
+    fx.cap.n = 0;
+
+    t = start(&fx);
+    resume_rotated(t);
+    pump(t);
+    CHECK_INT(t->nfiles, 2);
+    int two = find_line(&fx.cap, "two");
+    CHECK(two >= 0);
+    CHECK(find_line(&fx.cap, "three") >= 0);
+    /* The acknowledged first line is not sent again (its offset was saved either way). */
+    CHECK(find_line(&fx.cap, "one") < 0);
+    char want[300];
+    snprintf(want, sizeof(want), "filename=\"%s\"", p);
+    CHECK(two >= 0 && strstr(fx.cap.labels[two], want) != NULL);
+    CHECK(two >= 0 && strstr(fx.cap.labels[two], "container=\"app\"") != NULL);
+    CHECK(two >= 0 && strstr(fx.cap.labels[two], "stream=\"stderr\"") != NULL);
+    CHECK_INT(tail_save_positions(t), 0);
+    CHECK(positions_get(&fx.pos, rotated) != NULL);
+    ack_all(&fx);
+    drain_rotated(t, frond_now_monotonic() + 10);
+    CHECK_INT(t->nfiles, 1);
+    CHECK_INT(tail_save_positions(t), 0);
+    CHECK(positions_get(&fx.pos, rotated) == NULL);
+    stop(&fx);
+
+    /* Gone for good: the next start neither resumes nor keeps it. */
+    fx.cap.n = 0;
+    t = start(&fx);
+    resume_rotated(t);
+    CHECK_INT(t->nfiles, 1);
+    stop(&fx);
+    unlink(p);
+    unlink(rotated);
+    unlink(fx.cfg.positions_file);
+    config_cleanup(&fx.cfg);
+}
+
 static void test_rotation(bool delete_old)
 {
     struct fixture fx = {0};
@@ -240,8 +321,23 @@ static void test_rotation(bool delete_old)
     CHECK_INT(fx.cap.n, 3);
     CHECK_STR(fx.cap.lines[1], "two");
     CHECK_STR(fx.cap.lines[2], "three");
-    /* The drained file is closed; one file is left. */
+    /*
+     * Drained but not acknowledged: it stays open, recorded in the
+     * positions file under its rotated name (unless it was deleted).
+     */
+    CHECK_INT(t->nfiles, 2);
+    CHECK_INT(tail_save_positions(t), 0);
+    struct positions_entry *pe = positions_get(&fx.pos, rotated);
+    if (delete_old) {
+        CHECK(pe == NULL);
+    } else {
+        CHECK(pe != NULL && pe->orig && strcmp(pe->orig, p) == 0 && pe->offset == 0);
+    }
+    /* Once acknowledged, the drained file is closed and forgotten; one file is left. */
+    ack_all(&fx);
+    drain_rotated(t, frond_now_monotonic() + 10);
     CHECK_INT(t->nfiles, 1);
+    CHECK(positions_get(&fx.pos, rotated) == NULL);
     stop(&fx);
     unlink(p);
     unlink(rotated);
@@ -383,9 +479,10 @@ int main(void)
     }
     snprintf(pods, sizeof(pods), "%s/pods", root);
     mkdir(pods, 0755);
-    const char *dirs[] = {"ns_pod_uid", "ns_pod_uid/app", "ns_bp_uid",  "ns_bp_uid/app",
-                          "ns_rot_uid", "ns_rot_uid/app", "ns_ct_uid",  "ns_ct_uid/app",
-                          "ns_pp_uid",  "ns_pp_uid/app",  "ns_end_uid", "ns_end_uid/app"};
+    const char *dirs[] = {"ns_pod_uid",   "ns_pod_uid/app",  "ns_bp_uid",  "ns_bp_uid/app",
+                          "ns_rot_uid",   "ns_rot_uid/app",  "ns_ct_uid",  "ns_ct_uid/app",
+                          "ns_pp_uid",    "ns_pp_uid/app",   "ns_end_uid", "ns_end_uid/app",
+                          "ns_crash_uid", "ns_crash_uid/app"};
     for (size_t i = 0; i < FROND_ARRAY_SIZE(dirs); i++) {
         char p[256];
         path_of(p, sizeof(p), dirs[i]);
@@ -395,6 +492,8 @@ int main(void)
     test_backpressure();
     test_rotation(false);
     test_rotation(true);
+    test_rotation_crash(true);
+    test_rotation_crash(false);
     test_copytruncate();
     test_partials_hold_position();
     test_start_at_end();
