@@ -583,10 +583,9 @@ static int parse_docker(struct parse_state *st, const char *line, size_t len, in
     return 1;
 }
 
-int parse_line(struct parse_state *st, const char *line, size_t len, uint64_t offset,
-               int64_t read_ts_ns, struct parse_entry *out)
+/* A join handed out by the previous call is finished now. */
+static void retire_emitted(struct parse_state *st)
 {
-    memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < FROND_ARRAY_SIZE(st->join); i++) {
         struct parse_join *j = &st->join[i];
         if (j->emitted) {
@@ -596,6 +595,35 @@ int parse_line(struct parse_state *st, const char *line, size_t len, uint64_t of
             j->nlines = 0;
         }
     }
+}
+
+int parse_flush(struct parse_state *st, struct parse_entry *out)
+{
+    memset(out, 0, sizeof(*out));
+    retire_emitted(st);
+    for (size_t i = 0; i < FROND_ARRAY_SIZE(st->join); i++) {
+        struct parse_join *j = &st->join[i];
+        if (!j->active) {
+            continue;
+        }
+        /* The writer never finished this line; what it wrote is still the container's. */
+        st->flushed_partials++;
+        j->emitted = true;
+        out->ts_ns = j->ts_ns;
+        out->stream = (enum parse_stream)i;
+        out->line = j->buf;
+        out->len = j->len;
+        apply_limit(st, out);
+        return 1;
+    }
+    return 0;
+}
+
+int parse_line(struct parse_state *st, const char *line, size_t len, uint64_t offset,
+               int64_t read_ts_ns, struct parse_entry *out)
+{
+    memset(out, 0, sizeof(*out));
+    retire_emitted(st);
     int rc;
     switch (st->format) {
     case PARSE_CRI:

@@ -88,6 +88,14 @@ FROND_MUST_CHECK int parse_line(struct parse_state *st, const char *line, size_t
                                 uint64_t offset, int64_t read_ts_ns, struct parse_entry *out);
 
 /*
+ * The file ends here for good (a rotated file drained to EOF): hand out one
+ * pending partial join as an entry (counted like a bound flush). Returns 1
+ * with *out filled, 0 when nothing is pending. Call until it returns 0;
+ * the entry's line is valid until the next parse call.
+ */
+int parse_flush(struct parse_state *st, struct parse_entry *out);
+
+/*
  * The lowest file offset still held in a partial join, or UINT64_MAX when
  * none: positions must not pass it, or a restart would lose the start of
  * the line.

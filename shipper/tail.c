@@ -662,7 +662,9 @@ static void drain_rotated(struct tail *t, double now)
             continue;
         }
         if (!f->finished) {
-            tail_file_finish(t, f);
+            if (tail_file_finish(t, f) != 0) {
+                continue;
+            }
             f->finished = true;
         }
         /*

@@ -596,6 +596,9 @@ static int push_all(struct tail *t, struct tail_file *f, const struct ship_entry
     return failed ? -EAGAIN : 0;
 }
 
+static int ship_parsed(struct tail *t, struct tail_file *f, const struct parse_entry *pp,
+                       uint64_t safe);
+
 /*
  * The stream travels in labels_len until push_all() swaps in the real
  * per-output label string; it saves a field in the pending copy.
@@ -619,6 +622,14 @@ static int handle_line(struct tail *t, struct tail_file *f, const char *line, si
         f->safe_off = safe;
         return 0;
     }
+    return ship_parsed(t, f, &pe, safe);
+}
+
+/* Hand one parsed entry to every output; -EAGAIN keeps a copy pending. */
+static int ship_parsed(struct tail *t, struct tail_file *f, const struct parse_entry *pp,
+                       uint64_t safe)
+{
+    struct parse_entry pe = *pp;
     if (pe.malformed) {
         tail_metric_inc(t->s_malformed[f->ps.format]);
     }
@@ -787,17 +798,40 @@ int tail_file_read(struct tail *t, struct tail_file *f, int chunks)
     return TAIL_MORE;
 }
 
-void tail_file_finish(struct tail *t, struct tail_file *f)
+int tail_file_finish(struct tail *t, struct tail_file *f)
 {
     /* A rotated file's last bytes without a newline are still a line of the container. */
     if (f->fd < 0 || f->skipping || f->pending) {
-        return;
+        return f->pending ? 1 : 0;
     }
     ssize_t n = pread(f->fd, t->rbuf, t->rbuf_size, (off_t)f->read_off);
-    if (n <= 0 || memchr(t->rbuf, '\n', (size_t)n)) {
-        return;
+    if (n > 0 && memchr(t->rbuf, '\n', (size_t)n)) {
+        /* Written to since the last read: read it the normal way first. */
+        tail_mark_dirty(t, f);
+        return 1;
     }
-    /* Pushed or pending (retried by the next read): either way these bytes are consumed. */
-    (void)handle_line(t, f, t->rbuf, (size_t)n, f->read_off, f->read_off + (uint64_t)n, now_ns());
-    f->read_off += (uint64_t)n;
+    if (n > 0) {
+        /* Pushed or pending (retried by the next read): either way these bytes are consumed. */
+        int rc =
+            handle_line(t, f, t->rbuf, (size_t)n, f->read_off, f->read_off + (uint64_t)n, now_ns());
+        f->read_off += (uint64_t)n;
+        if (rc) {
+            return 1;
+        }
+    }
+    /*
+     * CRI partial lines still waiting for their full line never get it in
+     * this file: ship them as they are rather than lose them at close.
+     */
+    struct parse_entry pe;
+    while (parse_flush(&f->ps, &pe) == 1) {
+        tail_metric_inc(t->s_partial_flush);
+        f->flushed_seen = f->ps.flushed_partials;
+        uint64_t pend = parse_pending_offset(&f->ps);
+        uint64_t safe = f->read_off < pend ? f->read_off : pend;
+        if (ship_parsed(t, f, &pe, safe)) {
+            return 1;
+        }
+    }
+    return 0;
 }

@@ -212,8 +212,13 @@ int tail_file_locate(struct tail *t, struct tail_file *f, char *buf, size_t size
 int tail_find_inode(const char *near, uint64_t dev, uint64_t ino, char *buf, size_t size);
 /* Everything read from the file is acknowledged (or needs no ack). */
 bool tail_file_drained(struct tail *t, struct tail_file *f);
-/* Ship a last line that never got its newline (the writer is gone). */
-void tail_file_finish(struct tail *t, struct tail_file *f);
+/*
+ * Ship a last line that never got its newline and CRI partials that never
+ * got their full line (the writer is gone). 0 when done, 1 when an output
+ * refused an entry (pending, retried by the next read) or new lines
+ * appeared: call again later.
+ */
+int tail_file_finish(struct tail *t, struct tail_file *f);
 void tail_file_close(struct tail *t, struct tail_file *f);
 /* Offset safe to write to the positions file. */
 uint64_t tail_file_committed(struct tail *t, struct tail_file *f);

@@ -110,6 +110,38 @@ static void test_cri_malformed(void)
     parse_state_cleanup(&st);
 }
 
+/* parse_flush: pending partials of each stream come out once, then nothing is pending. */
+static void test_cri_flush(void)
+{
+    struct parse_state st;
+    struct parse_limits l = lim(0, false, 0);
+    parse_state_init(&st, PARSE_CRI, &l);
+    struct parse_entry e;
+    const char *a = "2019-01-01T01:00:00Z stdout P out-";
+    const char *b = "2019-01-01T01:00:01Z stderr P err";
+    const char *c = "2019-01-01T01:00:02Z stdout P put";
+    CHECK_INT(parse_line(&st, a, strlen(a), 10, READ_TS, &e), 0);
+    CHECK_INT(parse_line(&st, b, strlen(b), 50, READ_TS, &e), 0);
+    CHECK_INT(parse_line(&st, c, strlen(c), 90, READ_TS, &e), 0);
+    CHECK_INT(parse_pending_offset(&st), 10);
+    uint64_t before = st.flushed_partials;
+    char got[2][32] = {{0}};
+    int n = 0;
+    while (n < 3 && parse_flush(&st, &e) == 1) {
+        if (n < 2) {
+            snprintf(got[n], sizeof(got[n]), "%d:%.*s", (int)e.stream, (int)e.len, e.line);
+        }
+        n++;
+    }
+    CHECK_INT(n, 2);
+    CHECK_STR(got[0], "1:out-put");
+    CHECK_STR(got[1], "2:err");
+    CHECK_INT(st.flushed_partials - before, 2);
+    CHECK(parse_pending_offset(&st) == UINT64_MAX);
+    CHECK_INT(parse_flush(&st, &e), 0);
+    parse_state_cleanup(&st);
+}
+
 static void test_cri_partial(void)
 {
     struct parse_state st;
@@ -257,6 +289,7 @@ int main(void)
     test_cri_full();
     test_cri_malformed();
     test_cri_partial();
+    test_cri_flush();
     test_cri_bounds();
     test_max_line_size();
     test_docker();

@@ -293,6 +293,39 @@ static void test_rotation_crash(bool saved)
     config_cleanup(&fx.cfg);
 }
 
+/* A rotated file ending in CRI partials: they are shipped at close, not lost. */
+static void test_rotation_partial_tail(void)
+{
+    struct fixture fx = {0};
+    setup_cfg(&fx.cfg);
+    char p[256], rotated[256];
+    path_of(p, sizeof(p), "ns_crash_uid/app/1.log");
+    path_of(rotated, sizeof(rotated), "ns_crash_uid/app/1.log.20240101-000000");
+#define PARTIALS "2024-01-01T00:00:01Z stderr P half \n2024-01-01T00:00:02Z stderr P of it\n"
+    append("ns_crash_uid/app/1.log", L1 PARTIALS);
+    struct tail *t = start(&fx);
+    pump(t);
+    CHECK_INT(fx.cap.n, 1);
+    CHECK(rename(p, rotated) == 0);
+    scan(t, false);
+    for (int i = 0; i < 3; i++) {
+        pump(t);
+        drain_rotated(t, frond_now_monotonic() + 10);
+    }
+    CHECK_INT(fx.cap.n, 2);
+    CHECK_STR(fx.cap.lines[1], "half of it");
+    CHECK(strstr(fx.cap.labels[1], "stream=\"stderr\"") != NULL);
+    /* Its end is the end of the file: the whole file is committed once acknowledged. */
+    CHECK_INT(fx.cap.end[1], strlen(L1 PARTIALS));
+    ack_all(&fx);
+    drain_rotated(t, frond_now_monotonic() + 10);
+    CHECK_INT(t->nfiles, 0);
+    stop(&fx);
+    unlink(rotated);
+    unlink(fx.cfg.positions_file);
+    config_cleanup(&fx.cfg);
+}
+
 static void test_rotation(bool delete_old)
 {
     struct fixture fx = {0};
@@ -494,6 +527,7 @@ int main(void)
     test_rotation(true);
     test_rotation_crash(true);
     test_rotation_crash(false);
+    test_rotation_partial_tail();
     test_copytruncate();
     test_partials_hold_position();
     test_start_at_end();
