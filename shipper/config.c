@@ -571,7 +571,8 @@ static int load_relabel(struct ctx *x, const struct frond_yaml_node *n, struct s
     }
     for (size_t i = 0; i < n->n; i++) {
         static const char *const known[] = {
-            "source_labels", "separator", "target_label", "regex", "replacement", "action", NULL};
+            "source_labels", "separator", "target_label", "regex",
+            "replacement",   "action",    "modulus",      NULL};
         const struct frond_yaml_node *r = n->items[i];
         struct relabel_rule *rule = &s->relabel[i];
         s->nrelabel++;
@@ -592,28 +593,22 @@ static int load_relabel(struct ctx *x, const struct frond_yaml_node *n, struct s
         if (!rc) {
             rc = str(x, r, "regex", &regex);
         }
+        long modulus = 0;
+        if (!rc) {
+            rc = num(x, r, "modulus", &modulus);
+            rule->modulus = (uint64_t)modulus;
+        }
         if (!rc && action) {
-            static const char *const names[] = {"replace",  "keep",      "drop",
-                                                "labelmap", "labeldrop", "labelkeep"};
-            size_t k = 0;
-            while (k < FROND_ARRAY_SIZE(names) && strcasecmp(names[k], action) != 0) {
-                k++;
-            }
-            if (k == FROND_ARRAY_SIZE(names)) {
+            int k = relabel_action_parse(action);
+            if (k < 0) {
                 rc = frond_yaml_error(x->doc, frond_yaml_get(r, "action"), x->err, x->errlen,
-                                      "relabel action \"%s\" is not supported (supported: "
-                                      "replace, keep, drop, labelmap, labeldrop, labelkeep)",
-                                      action);
+                                      "unknown relabel action \"%s\"", action);
             }
             rule->action = (enum relabel_action)k;
         }
-        if (!rc && rule->action == RELABEL_REPLACE &&
-            (!rule->target || !valid_label_name(rule->target))) {
-            rc = frond_yaml_error(x->doc, r, x->err, x->errlen,
-                                  "relabel action replace needs a valid target_label");
-        }
         const struct frond_yaml_node *sl = frond_yaml_get(r, "source_labels");
-        if (!rc && sl && !frond_yaml_is_null(sl)) {
+        rule->source_set = sl && !frond_yaml_is_null(sl);
+        if (!rc && rule->source_set) {
             if (sl->kind != FROND_YAML_SEQ) {
                 rc =
                     frond_yaml_error(x->doc, sl, x->err, x->errlen, "source_labels must be a list");
@@ -631,11 +626,21 @@ static int load_relabel(struct ctx *x, const struct frond_yaml_node *n, struct s
         }
         if (!rc) {
             char msg[160];
-            rc = relabel_compile(rule, regex ? regex : "(.*)", msg, sizeof(msg));
+            rc = relabel_compile(rule, regex, msg, sizeof(msg));
             if (rc == -EINVAL) {
                 const struct frond_yaml_node *at = frond_yaml_get(r, "regex");
                 rc = frond_yaml_error(x->doc, at ? at : r, x->err, x->errlen,
-                                      "invalid regex (POSIX extended syntax): %s", msg);
+                                      "invalid regex (RE2 syntax): %s", msg);
+            }
+        }
+        if (!rc) {
+            /* Prometheus' Config.Validate, pointed at the key at fault. */
+            char msg[256];
+            const char *field = NULL;
+            rc = relabel_validate(rule, &field, msg, sizeof(msg));
+            if (rc == -EINVAL) {
+                const struct frond_yaml_node *at = field ? frond_yaml_get(r, field) : NULL;
+                rc = frond_yaml_error(x->doc, at ? at : r, x->err, x->errlen, "%s", msg);
             }
         }
         free(action);

@@ -1,24 +1,31 @@
 /*
- * Prometheus-style relabeling for frondtail's `relabel_configs`: the rules
+ * Prometheus relabelling for frondtail's `relabel_configs`: the rules
  * promtail users write to turn discovery labels (`__journal__systemd_unit`,
- * `__path__`, `filename`) into stream labels. Supported actions: replace
- * (default), keep, drop, labelmap, labeldrop, labelkeep, with
- * source_labels, separator (";"), regex ("(.*)", fully anchored),
- * replacement ("$1", with $N / ${N} groups) and target_label.
+ * `__meta_kubernetes_pod_uid`, `__path__`) into stream labels. The
+ * semantics are those of Prometheus' model/relabel: every action
+ * (replace, keep, drop, hashmod, labelmap, labeldrop, labelkeep,
+ * lowercase, uppercase, keepequal, dropequal), the defaults (separator
+ * ";", regex "(.*)", replacement "$1", action replace), the fully
+ * anchored regex, Go's template expansion ($1, ${1}, $name, ${name}) and
+ * Prometheus' config validation.
  *
- * Regexes are POSIX extended (regcomp), not RE2: the common subset
- * (classes, groups, alternation, `.*`) behaves the same; `\d`, `(?i)` and
- * named groups do not exist and fail at load time with file:line.
+ * Regexes are RE2 syntax, matched by a small engine of our own with RE2's
+ * leftmost-first submatch rules (a Pike VM: linear in the input, no
+ * backtracking), because POSIX regcomp picks different groups for the
+ * lazy and alternation patterns promtail's Helm chart uses. Unicode
+ * classes (\pL) and case folding beyond ASCII are rejected or simplified;
+ * see shipper/README.md.
  *
- * Ownership: rules own their strings and compiled regex; relabel_free()
- * releases an array. Applying rules is thread-safe (regexec is reentrant).
+ * Ownership: a rule owns its strings and compiled regex;
+ * relabel_rule_cleanup() releases them. Compiling is not thread-safe per
+ * rule; applying compiled rules is (nothing shared is written).
  */
 #ifndef FROND_SHIPPER_RELABEL_H
 #define FROND_SHIPPER_RELABEL_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "frond/common.h"
 #include "labels.h"
@@ -30,25 +37,75 @@ enum relabel_action {
     RELABEL_LABELMAP,
     RELABEL_LABELDROP,
     RELABEL_LABELKEEP,
+    RELABEL_HASHMOD,
+    RELABEL_LOWERCASE,
+    RELABEL_UPPERCASE,
+    RELABEL_KEEPEQUAL,
+    RELABEL_DROPEQUAL,
 };
+
+/* A compiled RE2-syntax regex (opaque). */
+struct relabel_re;
 
 struct relabel_rule {
     enum relabel_action action;
     char **source;
     size_t nsource;
-    char *separator;
-    char *target;
-    char *replacement;
-    regex_t re;
-    bool compiled;
+    bool source_set;   /* source_labels was given (labeldrop/labelkeep forbid it) */
+    char *separator;   /* NULL: ";" */
+    char *target;      /* NULL: none */
+    char *replacement; /* NULL: "$1" */
+    uint64_t modulus;  /* hashmod */
+    struct relabel_re *re;
+    bool regex_default; /* no regex given: "(.*)" */
 };
 
-/* Compile `regex` anchored at both ends into r->re. 0 or -EINVAL (msg in err). */
+/*
+ * The action named `name` (case-insensitive like Prometheus), or -1.
+ */
+int relabel_action_parse(const char *name);
+const char *relabel_action_name(enum relabel_action a);
+
+/*
+ * Compile `regex` (RE2 syntax, NULL for the default "(.*)") anchored at
+ * both ends into r->re. 0, -EINVAL with the reason in err, or -ENOMEM.
+ */
 FROND_MUST_CHECK int relabel_compile(struct relabel_rule *r, const char *regex, char *err,
                                      size_t errlen);
+
+/*
+ * Prometheus' Config.Validate on a compiled rule: required target_label,
+ * non-zero modulus, valid target/replacement templates, fields an action
+ * does not allow. 0, or -EINVAL with the reason in err and the YAML key at
+ * fault in *field (NULL when it is the rule as a whole).
+ */
+FROND_MUST_CHECK int relabel_validate(const struct relabel_rule *r, const char **field, char *err,
+                                      size_t errlen);
+
 /* Apply the rules in order. Returns 1 to keep the target, 0 to drop it, -ENOMEM. */
 FROND_MUST_CHECK int relabel_apply(const struct relabel_rule *rules, size_t n,
                                    struct labels_set *s);
 void relabel_rule_cleanup(struct relabel_rule *r);
+
+/*
+ * The regex engine on its own (for tests): compile `pattern` unanchored
+ * flags aside exactly as relabel_compile does, match `s` in full, and
+ * write the RE2 group spans (2 per group, -1 when unset) into caps.
+ * relabel_re_match returns 1 on a match, 0 otherwise, -ENOMEM.
+ */
+FROND_MUST_CHECK int relabel_re_compile(const char *pattern, struct relabel_re **out, char *err,
+                                        size_t errlen);
+FROND_MUST_CHECK int relabel_re_match(const struct relabel_re *re, const char *s, size_t len,
+                                      int *caps, size_t ncaps);
+size_t relabel_re_groups(const struct relabel_re *re);
+void relabel_re_free(struct relabel_re *re);
+
+/*
+ * Go's Regexp.Expand of `tmpl` against a match of `s` (caps from
+ * relabel_re_match): $1, ${1}, $name, ${name}, $$; unknown or unset groups
+ * expand to "". Appends to out. -ENOSPC/-ENOMEM from the buffer.
+ */
+FROND_MUST_CHECK int relabel_expand(const struct relabel_re *re, const char *tmpl, const char *s,
+                                    const int *caps, struct frond_buf *out);
 
 #endif

@@ -18,7 +18,7 @@ if(EXISTS ${FT_IN_DIR}/parse.c AND EXISTS ${FT_IN_DIR}/relabel.c)
             ${FT_IN_DIR}/labels.c
     INCLUDES ${FT_IN_DIR})
   frond_add_unit(test_shipper_relabel
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_shipper_relabel.c ${FT_IN_DIR}/relabel.c
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_shipper_relabel.c ${FT_IN_DIR}/relabel.c ${FT_IN_DIR}/config.c
             ${FT_IN_DIR}/labels.c
     INCLUDES ${FT_IN_DIR})
   frond_add_unit(test_shipper_glob
