@@ -64,40 +64,20 @@ static struct mongo_exporter *log_owner;
 static pthread_mutex_t log_owner_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
- * libmongoc logs from its own threads (the topology monitor). Its errors
- * are about connections this exporter already reports once through
- * mongodb_up, so they go to warn only when libmongoc calls them errors,
- * and everything else to debug; every line is scrubbed of the password.
+ * libmongoc logs from its own threads (the topology monitor); every line
+ * it logs is scrubbed of the live exporter's password here (see
+ * exporters/common/mongoc_log.c for where each level goes).
  */
-static void mongoc_log_to_frond(mongoc_log_level_t level, const char *domain, const char *message,
-                                void *user_data)
+void mongo_log_scrub(char *msg, size_t msgsz)
 {
-    char msg[1024];
-    (void)user_data;
-    bool severe = level <= MONGOC_LOG_LEVEL_CRITICAL; /* ERROR is 0, CRITICAL 1 */
-    if (!severe && !frond_log_enabled(FROND_LOG_DEBUG)) {
-        return;
-    }
-    snprintf(msg, sizeof(msg), "%s", message ? message : "");
     pthread_mutex_lock(&log_owner_lock);
     if (log_owner) {
-        mongo_scrub(msg, sizeof(msg), log_owner->secret);
-        mongo_scrub(msg, sizeof(msg), log_owner->secret_raw);
+        mongo_scrub(msg, msgsz, log_owner->secret);
+        mongo_scrub(msg, msgsz, log_owner->secret_raw);
     } else {
-        mongo_scrub(msg, sizeof(msg), NULL);
+        mongo_scrub(msg, msgsz, NULL);
     }
     pthread_mutex_unlock(&log_owner_lock);
-    if (severe) {
-        frond_warn("libmongoc", "domain", domain ? domain : "", "detail", msg);
-    } else {
-        frond_debug("libmongoc", "domain", domain ? domain : "", "detail", msg);
-    }
-}
-
-void mongo_log_install(void)
-{
-    mongoc_log_set_handler(mongoc_log_to_frond, NULL);
-    mongoc_log_trace_disable();
 }
 
 /* ---- replies ---- */
@@ -586,13 +566,10 @@ int mongo_collect(struct frond_scrape *s, void *ctx)
     struct mongo_exporter *e = ctx;
     struct mongo_replies r;
     double t0 = frond_now_monotonic();
-    double deadline = frond_scrape_deadline(s);
+    /* No deadline from the scraper, or a longer one than ours: --mongodb.timeout bounds it. */
+    double deadline = frond_scrape_deadline_within(s, t0, e->timeout);
     int rc, frc;
 
-    /* No deadline from the scraper, or a longer one than ours: --mongodb.timeout bounds it. */
-    if (deadline <= 0 || deadline > t0 + e->timeout) {
-        deadline = t0 + e->timeout;
-    }
     frc = mongo_fetch(e, deadline, &r);
     if (frc != 0 && frc != -ETIMEDOUT) {
         frond_error("cannot start a MongoDB fetch", "err", strerror(-frc));

@@ -15,6 +15,7 @@
 #include "frond/process.h"
 #include "frond/registry.h"
 #include "mongo.h"
+#include "mongoc_log.h"
 
 #define PROG "frond_mongodb_exporter"
 
@@ -81,9 +82,8 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    mongoc_init();
+    exporter_mongoc_init(mongo_log_scrub, MONGOC_LOG_LEVEL_TRACE);
     mongoc_started = true;
-    mongo_log_install();
     struct mongo_conn_opts co = {
         .timeout = timeout,
         .connect_timeout = connect_timeout,

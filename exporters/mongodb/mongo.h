@@ -67,50 +67,10 @@ struct mongo_metric {
     const char *source;
 };
 
-extern const struct mongo_metric MONGO_M_UP;
-extern const struct mongo_metric MONGO_M_SCRAPE_DURATION;
-extern const struct mongo_metric MONGO_M_SCRAPE_TIMEOUT;
-extern const struct mongo_metric MONGO_M_VERSION;
-extern const struct mongo_metric MONGO_M_UPTIME;
-extern const struct mongo_metric MONGO_M_CONN_CURRENT;
-extern const struct mongo_metric MONGO_M_CONN_AVAILABLE;
-extern const struct mongo_metric MONGO_M_CONN_CREATED;
-extern const struct mongo_metric MONGO_M_OPCOUNTERS;
-extern const struct mongo_metric MONGO_M_OPCOUNTERS_REPL;
-extern const struct mongo_metric MONGO_M_ASSERTS;
-extern const struct mongo_metric MONGO_M_RS_ENABLED;
-extern const struct mongo_metric MONGO_M_RS_INFO;
-extern const struct mongo_metric MONGO_M_RS_MY_STATE;
-extern const struct mongo_metric MONGO_M_RS_TERM;
-extern const struct mongo_metric MONGO_M_RS_PRIMARY_PRESENT;
-extern const struct mongo_metric MONGO_M_RS_MEMBERS;
-extern const struct mongo_metric MONGO_M_RS_LAST_ELECTION;
-extern const struct mongo_metric MONGO_M_RS_HEARTBEAT_INTERVAL;
-extern const struct mongo_metric MONGO_M_RS_CONFIG_VERSION;
-extern const struct mongo_metric MONGO_M_RS_CONFIG_TERM;
-extern const struct mongo_metric MONGO_M_MEMBER_STATE;
-extern const struct mongo_metric MONGO_M_MEMBER_STATE_NAME;
-extern const struct mongo_metric MONGO_M_MEMBER_SELF;
-extern const struct mongo_metric MONGO_M_MEMBER_HEALTH;
-extern const struct mongo_metric MONGO_M_MEMBER_UPTIME;
-extern const struct mongo_metric MONGO_M_MEMBER_OPTIME;
-extern const struct mongo_metric MONGO_M_MEMBER_HEARTBEAT;
-extern const struct mongo_metric MONGO_M_MEMBER_HEARTBEAT_RECV;
-extern const struct mongo_metric MONGO_M_MEMBER_PING;
-extern const struct mongo_metric MONGO_M_MEMBER_CONFIG_VERSION;
-extern const struct mongo_metric MONGO_M_MEMBER_LAG;
-extern const struct mongo_metric MONGO_M_MEMBER_HIDDEN;
-extern const struct mongo_metric MONGO_M_MEMBER_ARBITER;
-extern const struct mongo_metric MONGO_M_MEMBER_DELAY;
-extern const struct mongo_metric MONGO_M_MEMBER_PRIORITY;
-extern const struct mongo_metric MONGO_M_MEMBER_VOTES;
-extern const struct mongo_metric MONGO_M_OPLOG_FIRST;
-extern const struct mongo_metric MONGO_M_OPLOG_LAST;
-extern const struct mongo_metric MONGO_M_OPLOG_WINDOW;
-extern const struct mongo_metric MONGO_M_OPLOG_SIZE;
-extern const struct mongo_metric MONGO_M_OPLOG_MAX_SIZE;
-extern const struct mongo_metric MONGO_M_OPLOG_STORAGE_SIZE;
-extern const struct mongo_metric MONGO_M_OPLOG_ENTRIES;
+/* MONGO_M_UP, MONGO_M_VERSION, ...: one per entry of metrics_list.h. */
+#define MONGO_METRIC(var, mname, mtype, mhelp, msrc) extern const struct mongo_metric var;
+#include "metrics_list.h"
+#undef MONGO_METRIC
 
 extern const struct mongo_metric *const mongo_metrics_all[];
 extern const size_t mongo_metrics_count;
@@ -195,11 +155,11 @@ void mongo_scrub(char *msg, size_t msgsz, const char *secret);
 /* ---- the exporter (collect.c) ---- */
 
 /*
- * Route libmongoc's own log lines into frond's log (errors at warn, the
- * rest at debug), scrubbed of the password of the live exporter. Call once
- * after mongoc_init(), before parsing the URI.
+ * Scrub one libmongoc log line of the live exporter's password (and of any
+ * URI password): the scrub function main.c hands to exporter_mongoc_init().
+ * Thread-safe.
  */
-void mongo_log_install(void);
+void mongo_log_scrub(char *msg, size_t msgsz);
 
 struct mongo_exporter;
 

@@ -403,11 +403,7 @@ int rmq_amqp_collect(struct frond_scrape *s, void *ctx)
 {
     struct rmq_amqp *a = ctx;
     double start = frond_now_monotonic();
-    double deadline = start + a->timeout;
-    double sd = frond_scrape_deadline(s);
-    if (sd > 0 && sd < deadline) {
-        deadline = sd;
-    }
+    double deadline = frond_scrape_deadline_within(s, start, a->timeout);
     struct frond_family *ready = frond_scrape_family(
         s, "rabbitmq_queue_messages_ready", FROND_GAUGE,
         "Messages ready to be delivered to consumers (AMQP passive queue.declare: message_count).");

@@ -833,11 +833,7 @@ int rmq_collect(struct frond_scrape *s, void *ctx)
 {
     struct rmq_collector *c = ctx;
     double start = frond_now_monotonic();
-    double deadline = start + c->timeout;
-    double sd = frond_scrape_deadline(s);
-    if (sd > 0 && sd < deadline) {
-        deadline = sd;
-    }
+    double deadline = frond_scrape_deadline_within(s, start, c->timeout);
     struct scrape_shared sh = {.failed = false};
     pthread_mutex_init(&sh.lock, NULL);
     struct scrape sc = {.c = c, .deadline = deadline, .sh = &sh};

@@ -21,6 +21,8 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "frond/json.h"
+
 #define RMQ_MAX_DEPTH 8
 #define RMQ_KEY_MAX 63
 
@@ -455,23 +457,7 @@ void rmq_json_free(struct rmq_json *p)
 
 static int status_rc(struct rmq_json *p, yajl_status st, const void *data, size_t len)
 {
-    if (st == yajl_status_ok) {
-        return 0;
-    }
-    if (st == yajl_status_client_canceled && p->cb_rc) {
-        return p->cb_rc;
-    }
-    unsigned char *e = yajl_get_error(p->h, 0, data, len);
-    snprintf(p->err, sizeof(p->err), "invalid JSON: %s", e ? (const char *)e : "parse error");
-    if (e) {
-        yajl_free_error(p->h, e);
-    }
-    /* yajl's message ends with a newline; a log line must not. */
-    size_t n = strlen(p->err);
-    while (n > 0 && (p->err[n - 1] == '\n' || p->err[n - 1] == ' ')) {
-        p->err[--n] = '\0';
-    }
-    return -EPROTO;
+    return frond_json_status(p->h, st, data, len, p->cb_rc, p->err, sizeof(p->err));
 }
 
 int rmq_json_feed(struct rmq_json *p, const void *data, size_t len)

@@ -16,6 +16,7 @@
 #include "frond/log.h"
 #include "frond/process.h"
 #include "frond/registry.h"
+#include "mongoc_log.h"
 #include "runner.h"
 
 #define PROG "frond_usage_exporter"
@@ -27,21 +28,6 @@ struct reload_ctx {
     struct frond_series *reload_ok;
     struct frond_series *reload_ts;
 };
-
-/*
- * libmongoc's own log lines go through ours, so --log.format applies to them
- * too. Its warnings are per-socket details ("Failed to buffer 4 bytes") of
- * failures the runner already reports once per query, so they are debug.
- */
-static void usage_mongoc_log(mongoc_log_level_t level, const char *domain, const char *message,
-                             void *ctx)
-{
-    if (level <= MONGOC_LOG_LEVEL_CRITICAL) {
-        frond_warn("libmongoc", "domain", domain, "detail", message);
-    } else if (level <= MONGOC_LOG_LEVEL_INFO && frond_log_enabled(FROND_LOG_DEBUG)) {
-        frond_debug("libmongoc", "domain", domain, "detail", message);
-    }
-}
 
 /*
  * SIGHUP: load the file again; only a config that passes every check
@@ -129,10 +115,12 @@ int main(int argc, char **argv)
         exit_code = FROND_EXIT_USAGE;
         goto out;
     }
-    /* The handler goes first: mongoc_init() itself logs (shared-memory counters). */
-    mongoc_log_set_handler(usage_mongoc_log, NULL);
-    mongoc_init();
-    mongoc_log_trace_disable();
+    /*
+     * libmongoc's warnings are per-socket details ("Failed to buffer 4
+     * bytes") of failures the runner already reports once per query, so
+     * they are debug; nothing more verbose than INFO is logged at all.
+     */
+    exporter_mongoc_init(NULL, MONGOC_LOG_LEVEL_INFO);
 
     rc = usage_config_load(config_file, &cfg, err, sizeof(err));
     if (rc) {

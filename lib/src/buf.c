@@ -6,10 +6,13 @@
 #include "frond/buf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void frond_buf_init(struct frond_buf *b, size_t max)
 {
@@ -118,6 +121,48 @@ int frond_buf_printf(struct frond_buf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int rc = frond_buf_vprintf(b, fmt, ap);
     va_end(ap);
+    return rc;
+}
+
+int frond_buf_append_file(struct frond_buf *b, const char *path, bool regular_only)
+{
+    int fd = -1, rc = 0;
+    char chunk[8192];
+
+    /* O_NONBLOCK: opening a FIFO to check that it is one must not wait for a writer. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0));
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (regular_only) {
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            rc = -EINVAL;
+            goto out;
+        }
+    }
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            rc = -errno;
+            goto out;
+        }
+        if (n == 0) {
+            break;
+        }
+        rc = frond_buf_append(b, chunk, (size_t)n);
+        if (rc) {
+            goto out;
+        }
+    }
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
     return rc;
 }
 

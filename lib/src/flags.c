@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frond/buf.h"
 #include "parse_int.h"
 
 /* A secret file is a password or a URI; anything bigger is a mistake. */
@@ -224,58 +225,22 @@ static struct frond_flag *find_secret_twin(struct frond_flagset *fs, const char 
  */
 static int read_secret(const char *path, char **out)
 {
-    FILE *fp = NULL;
-    char *data = NULL;
-    size_t len = 0, cap = 256;
-    int rc = 0;
+    struct frond_buf b;
+    int rc;
 
-    fp = fopen(path, "rb");
-    if (!fp) {
-        rc = -errno;
+    frond_buf_init(&b, FLAG_SECRET_MAX);
+    rc = frond_buf_append_file(&b, path, false);
+    if (rc) {
+        rc = rc == -ENOSPC ? -EFBIG : rc;
         goto out;
     }
-    data = malloc(cap);
-    if (!data) {
-        rc = -ENOMEM;
-        goto out;
+    while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r')) {
+        b.data[--b.len] = '\0';
     }
-    for (;;) {
-        size_t n;
-        if (len + 1 >= cap) {
-            char *bigger;
-            if (cap >= FLAG_SECRET_MAX) {
-                rc = -EFBIG;
-                goto out;
-            }
-            bigger = realloc(data, cap * 2);
-            if (!bigger) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            data = bigger;
-            cap *= 2;
-        }
-        n = fread(data + len, 1, cap - len - 1, fp);
-        len += n;
-        if (n == 0) {
-            if (ferror(fp)) {
-                rc = errno ? -errno : -EIO;
-                goto out;
-            }
-            break;
-        }
-    }
-    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r')) {
-        len--;
-    }
-    data[len] = '\0';
-    *out = data;
-    data = NULL;
+    *out = strdup(frond_buf_cstr(&b));
+    rc = *out ? 0 : -ENOMEM;
 out:
-    free(data);
-    if (fp) {
-        fclose(fp);
-    }
+    frond_buf_cleanup(&b);
     return rc;
 }
 

@@ -201,6 +201,13 @@ double frond_scrape_deadline(const struct frond_scrape *s)
     return s ? s->deadline : 0;
 }
 
+double frond_scrape_deadline_within(const struct frond_scrape *s, double now, double timeout)
+{
+    double own = now + timeout;
+    double sd = frond_scrape_deadline(s);
+    return sd > 0 && sd < own ? sd : own;
+}
+
 static int ftab_grow(struct frond_scrape *sc)
 {
     size_t cap = sc->fcap ? sc->fcap * 2 : 64;

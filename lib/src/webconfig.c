@@ -16,7 +16,6 @@
  */
 #include <crypt.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <pthread.h>
@@ -24,8 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "frond/buf.h"
 #include "frond/webconfig.h"
@@ -66,50 +63,20 @@ static const char *const wc_allowed_headers[] = {
  */
 static int wc_read_file(const char *path, bool regular_only, char **out)
 {
-    int fd = -1, rc = 0;
     struct frond_buf b;
-    char chunk[8192];
+    int rc;
 
     frond_buf_init(&b, WC_MAX_FILE);
-    fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0));
-    if (fd < 0) {
-        rc = -errno;
-        goto out;
+    rc = frond_buf_append_file(&b, path, regular_only);
+    if (!rc) {
+        rc = frond_buf_putc(&b, '\0');
     }
-    if (regular_only) {
-        struct stat st;
-        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            rc = -EINVAL;
-            goto out;
-        }
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            rc = -errno;
-            goto out;
-        }
-        if (n == 0) {
-            break;
-        }
-        rc = frond_buf_append(&b, chunk, (size_t)n);
-        if (rc) {
-            rc = rc == -ENOSPC ? -EFBIG : rc;
-            goto out;
-        }
-    }
-    rc = frond_buf_putc(&b, '\0');
     if (rc) {
+        rc = rc == -ENOSPC ? -EFBIG : rc;
         goto out;
     }
     *out = frond_buf_take(&b, NULL);
 out:
-    if (fd >= 0) {
-        close(fd);
-    }
     frond_buf_cleanup(&b);
     return rc;
 }

@@ -1,11 +1,10 @@
 /*
  * Reading YAML configuration (see frond/yamlcfg.h): files loaded into
- * documents (with optional ${VAR} expansion, bounded to the same 16 MiB
- * as parsed text), and the typed readers every config loader uses, which
- * turn a node into a string, bool, number, duration or size, or into a
- * "file:line: what: expected X, got Y" message. Scalars are parsed with
- * the same functions as command-line flags (frond/flags.h), so a value
- * means the same on the command line and in a file.
+ * documents (with optional ${VAR} expansion; the file and its expansion
+ * are bounded to the same 16 MiB as parsed text), and the typed readers every config loader uses,
+ * which turn a node into a string, bool, number, duration or size, or into a "file:line: what:
+ * expected X, got Y" message. Scalars are parsed with the same functions as command-line flags
+ * (frond/flags.h), so a value means the same on the command line and in a file.
  */
 #include "frond/yamlcfg.h"
 
@@ -14,94 +13,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "frond/env.h"
 #include "frond/flags.h"
 #include "yamlcfg_int.h"
 
-static int read_file(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
-{
-    FILE *fp = NULL;
-    char *data = NULL;
-    struct stat st;
-    size_t len = 0, cap;
-    int rc = 0;
-
-    fp = fopen(path, "rb");
-    if (!fp) {
-        rc = -errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        goto out;
-    }
-    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-        rc = -EISDIR;
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        goto out;
-    }
-    cap = 4096;
-    data = malloc(cap + 1);
-    if (!data) {
-        rc = -ENOMEM;
-        snprintf(err, errlen, "%s: out of memory", path);
-        goto out;
-    }
-    for (;;) {
-        size_t n = fread(data + len, 1, cap - len, fp);
-        len += n;
-        if (len > YAML_MAX_TEXT) {
-            rc = -EFBIG;
-            snprintf(err, errlen, "%s: file too large (more than %u MiB)", path,
-                     YAML_MAX_TEXT >> 20);
-            goto out;
-        }
-        if (n == 0) {
-            if (ferror(fp)) {
-                rc = -EIO;
-                snprintf(err, errlen, "%s: read error", path);
-                goto out;
-            }
-            break;
-        }
-        if (len == cap) {
-            char *bigger = realloc(data, cap * 2 + 1);
-            if (!bigger) {
-                rc = -ENOMEM;
-                snprintf(err, errlen, "%s: out of memory", path);
-                goto out;
-            }
-            data = bigger;
-            cap *= 2;
-        }
-    }
-    data[len] = '\0';
-    *out = data;
-    *outlen = len;
-    data = NULL;
-out:
-    free(data);
-    if (fp) {
-        fclose(fp);
-    }
-    return rc;
-}
-
 int frond_yaml_load_file(const char *path, bool expand_env, struct frond_yaml_doc *doc, char *err,
                          size_t errlen)
 {
-    char *text = NULL;
-    size_t len = 0;
-    struct frond_buf expanded;
+    struct frond_buf text, expanded;
     int rc;
 
     memset(doc, 0, sizeof(*doc));
+    frond_buf_init(&text, YAML_MAX_TEXT);
     frond_buf_init(&expanded, YAML_MAX_TEXT);
-    rc = read_file(path, &text, &len, err, errlen);
+    rc = frond_buf_append_file(&text, path, false);
     if (rc) {
+        if (rc == -ENOSPC) {
+            rc = -EFBIG;
+            snprintf(err, errlen, "%s: file too large (more than %u MiB)", path,
+                     YAML_MAX_TEXT >> 20);
+        } else {
+            snprintf(err, errlen, "%s: %s", path, rc == -ENOMEM ? "out of memory" : strerror(-rc));
+        }
         goto out;
     }
     if (expand_env) {
-        rc = frond_expand_env(text, len, &expanded);
+        rc = frond_expand_env(text.data ? text.data : "", text.len, &expanded);
         if (rc) {
             snprintf(err, errlen, "%s: %s", path,
                      rc == -ENOSPC ? "too large after expanding environment variables"
@@ -111,13 +49,14 @@ int frond_yaml_load_file(const char *path, bool expand_env, struct frond_yaml_do
         rc = frond_yaml_parse(path, expanded.data ? expanded.data : "", expanded.len, doc, err,
                               errlen);
     } else {
-        rc = frond_yaml_parse(path, text, len, doc, err, errlen);
+        rc = frond_yaml_parse(path, frond_buf_cstr(&text), text.len, doc, err, errlen);
     }
 out:
-    free(text);
+    frond_buf_cleanup(&text);
     frond_buf_cleanup(&expanded);
     return rc;
 }
+
 /* ---------------------------------------------------------------------- */
 /* Readers                                                                */
 

@@ -11,6 +11,7 @@
 #define FROND_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "frond/common.h"
@@ -37,6 +38,17 @@ FROND_MUST_CHECK int frond_buf_printf(struct frond_buf *b, const char *fmt, ...)
 FROND_MUST_CHECK int frond_buf_vprintf(struct frond_buf *b, const char *fmt, va_list ap);
 /* Make room for n more bytes without changing len (for writers that fill in place). */
 FROND_MUST_CHECK int frond_buf_reserve(struct frond_buf *b, size_t n);
+
+/*
+ * Append the whole content of the file at `path`, so that every reader of
+ * a config, certificate or secret file obeys a limit. 0; -errno from
+ * open() or read() (a directory reads as -EISDIR); -ENOSPC past `max`;
+ * -ENOMEM. With `regular_only`, anything but a regular file is -EINVAL and
+ * is not read: a path of /dev/stdin or a FIFO would block startup forever.
+ * After a failure the buffer holds what was read up to it.
+ */
+FROND_MUST_CHECK int frond_buf_append_file(struct frond_buf *b, const char *path,
+                                           bool regular_only);
 
 /* A NUL-terminated view of the content ("" when empty); valid until the next change. */
 const char *frond_buf_cstr(struct frond_buf *b);

@@ -178,6 +178,12 @@ int frond_scrape_stateset(struct frond_scrape *s, struct frond_family *f, size_t
  * collectors now + 120 s, so `deadline - now` is always usable.
  */
 double frond_scrape_deadline(const struct frond_scrape *s);
+/*
+ * The earlier of `now + timeout` and the scrape's deadline (when it has
+ * one): when a collector with its own time budget (--<x>.timeout) must be
+ * done. `now` is frond_now_monotonic() as the collector read it.
+ */
+double frond_scrape_deadline_within(const struct frond_scrape *s, double now, double timeout);
 
 /* frond_scrape_sample(s, f, value, {"vhost", v}, {"queue", q}) */
 #define frond_scrape_sample(s, f, value, ...)                                                      \
