@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "json.h"
+#include "rmq_testdata.h"
 
 #define MAXREC 64
 
@@ -28,31 +29,6 @@ static int collect(const struct rmq_record *r, void *ctx)
     }
     g->n++;
     return 0;
-}
-
-static char *slurp(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", RMQ_TEST_DATA, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *len = (size_t)n;
-    }
-    return buf;
 }
 
 static int parse_file(enum rmq_reply_kind kind, const char *name, struct got *g,
