@@ -92,11 +92,7 @@ FROND_MUST_CHECK int usage_config_parse(const char *name, const char *text, size
                                         struct usage_config **out, char *err, size_t errlen);
 void usage_config_free(struct usage_config *cfg);
 
-/*
- * Copy `in` into `out` (initialised by the caller), replacing every
- * sub-document {"$frondNowMinus": "<duration>"} with the date `now_ms`
- * minus that duration. 0, or -EINVAL if a placeholder is malformed.
- */
-FROND_MUST_CHECK int usage_bson_subst_now(const bson_t *in, bson_t *out, int64_t now_ms);
+/* usage_bson_subst_now(), which runs a loaded query, is declared there. */
+#include "query.h"
 
 #endif
