@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "frond/env.h"
 #include "frond/flags.h"
 #include "frond/http.h"
 #include "frond/log.h"
 #include "frond/process.h"
 #include "frond/registry.h"
+#include "frond/yamlcfg.h"
 #include "journal.h"
 #include "k8s.h"
 #include "labels.h"
@@ -88,16 +90,233 @@ static void noop_ack(void *ctx, uint64_t source_id, uint64_t end_offset)
 /* ---- HTTP ---- */
 
 /*
- * SIGHUP: promtail users expect it to reload the config. frondtail does not
- * (yet): say so plainly on every SIGHUP, so nobody believes a change was
- * applied. A restart is safe: the positions file resumes every file.
+ * SIGHUP reloads what can change safely while running: the file
+ * scrape_configs (globs, static labels, relabel rules, formats), applied to
+ * files opened from then on. Everything else (server, positions, clients,
+ * limits, journal scrape configs, kubernetes_metadata, ...) must be
+ * unchanged: the queues, listeners and journal readers keep running as they
+ * are, so a change there is refused with a log line naming the section
+ * (restart to apply it; positions make that lossless). A config that does
+ * not load is refused too, and the running one kept.
+ *
+ * Every config handed to the tailer stays allocated until exit: files
+ * opened under it keep pointers into its scrape_configs.
  */
-static int no_reload(void *ctx)
+static int check_globs(const struct shipper_config *c);
+
+struct reload_state {
+    const struct opts *o;
+    struct tail *tail;
+    char *text; /* the running config's text (env-expanded when asked) */
+    size_t len;
+    struct shipper_config *kept[64];
+    size_t nkept;
+};
+
+static int read_config_text(const char *path, bool expand_env, char **out, size_t *len)
 {
-    (void)ctx;
-    frond_warn("SIGHUP: frondtail does not reload its configuration; restart it to apply changes "
-               "(nothing is lost: positions resume every file)");
-    return -ENOTSUP;
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        return -errno;
+    }
+    struct frond_buf b;
+    frond_buf_init(&b, 16u * 1024 * 1024);
+    int rc = 0;
+    for (;;) {
+        rc = frond_buf_reserve(&b, 65536);
+        if (rc) {
+            break;
+        }
+        size_t n = fread(b.data + b.len, 1, b.cap - b.len - 1, f);
+        b.len += n;
+        if (n == 0) {
+            rc = ferror(f) ? -EIO : 0;
+            break;
+        }
+    }
+    fclose(f);
+    if (!rc && expand_env) {
+        struct frond_buf e;
+        frond_buf_init(&e, 16u * 1024 * 1024);
+        rc = frond_expand_env(b.data ? b.data : "", b.len, &e);
+        frond_buf_cleanup(&b);
+        b = e;
+    }
+    if (rc) {
+        frond_buf_cleanup(&b);
+        return rc;
+    }
+    *out = frond_buf_take(&b, len);
+    return *out ? 0 : -ENOMEM;
+}
+
+static bool yaml_same(const struct frond_yaml_node *a, const struct frond_yaml_node *b)
+{
+    if (!a || !b) {
+        return a == b;
+    }
+    if (a->kind != b->kind || a->n != b->n) {
+        return false;
+    }
+    if (a->kind == FROND_YAML_SCALAR) {
+        return a->value_len == b->value_len && a->plain == b->plain &&
+               (a->value_len == 0 || memcmp(a->value, b->value, a->value_len) == 0);
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->kind == FROND_YAML_MAP) {
+            const char *k = a->keys[i]->value ? a->keys[i]->value : "";
+            if (!yaml_same(a->items[i], frond_yaml_get(b, k))) {
+                return false;
+            }
+        } else if (!yaml_same(a->items[i], b->items[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The journal entries of a scrape_configs list, in order. */
+static size_t journal_items(const struct frond_yaml_node *seq, const struct frond_yaml_node **out,
+                            size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; seq && seq->kind == FROND_YAML_SEQ && i < seq->n; i++) {
+        const struct frond_yaml_node *it = seq->items[i];
+        if (it->kind == FROND_YAML_MAP && frond_yaml_get(it, "journal")) {
+            if (n < max) {
+                out[n] = it;
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
+/* The first top-level section SIGHUP cannot apply that differs, or NULL. */
+static const char *reload_blocker(const struct frond_yaml_node *a, const struct frond_yaml_node *b)
+{
+    const struct frond_yaml_node *maps[2] = {a, b};
+    for (int m = 0; m < 2; m++) {
+        const struct frond_yaml_node *x = maps[m], *y = maps[1 - m];
+        for (size_t i = 0; x && x->kind == FROND_YAML_MAP && i < x->n; i++) {
+            const char *k = x->keys[i]->value ? x->keys[i]->value : "";
+            if (strcmp(k, "scrape_configs") != 0 &&
+                !yaml_same(x->items[i], y ? frond_yaml_get(y, k) : NULL)) {
+                return k;
+            }
+        }
+    }
+    const struct frond_yaml_node *ja[16], *jb[16];
+    size_t na = journal_items(a ? frond_yaml_get(a, "scrape_configs") : NULL, ja, 16);
+    size_t nb = journal_items(b ? frond_yaml_get(b, "scrape_configs") : NULL, jb, 16);
+    if (na != nb || na > 16) {
+        return "scrape_configs (journal)";
+    }
+    for (size_t i = 0; i < na; i++) {
+        if (!yaml_same(ja[i], jb[i])) {
+            return "scrape_configs (journal)";
+        }
+    }
+    return NULL;
+}
+
+static int reload(void *ctx)
+{
+    struct reload_state *r = ctx;
+    const struct opts *o = r->o;
+    char *text = NULL, err[1024] = "";
+    size_t len = 0;
+    struct frond_yaml_doc da, db;
+    bool have_a = false, have_b = false;
+    struct shipper_config *nc = NULL;
+    int rc;
+    if (!o->config_file) {
+        frond_warn("SIGHUP: no -config.file to reload; nothing changed");
+        return -EINVAL;
+    }
+    if (r->nkept == FROND_ARRAY_SIZE(r->kept)) {
+        frond_warn("SIGHUP: too many reloads in this run; restart frondtail to apply changes");
+        return -ENOSPC;
+    }
+    rc = read_config_text(o->config_file, o->expand_env, &text, &len);
+    if (rc) {
+        frond_error("SIGHUP: cannot read the config file; keeping the running configuration",
+                    "file", o->config_file, "err", strerror(-rc));
+        goto out;
+    }
+    nc = calloc(1, sizeof(*nc));
+    if (!nc) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    /* The text is already expanded: parse it as it is. */
+    rc = config_parse(nc, o->config_file, text, len, false, err, sizeof(err));
+    if (rc) {
+        free(nc);
+        nc = NULL;
+        frond_error("SIGHUP: invalid config; keeping the running configuration", "err", err);
+        goto out;
+    }
+    rc = check_globs(nc);
+    if (rc) {
+        frond_error("SIGHUP: invalid __path__ glob; keeping the running configuration");
+        goto out;
+    }
+    have_a = r->text && frond_yaml_parse("running", r->text, r->len, &da, err, sizeof(err)) == 0;
+    have_b = frond_yaml_parse(o->config_file, text, len, &db, err, sizeof(err)) == 0;
+    const char *blocker = !have_a || !have_b ? "the whole file" : reload_blocker(da.root, db.root);
+    if (blocker) {
+        frond_warn("SIGHUP: only scrape_configs for files can be reloaded; this section changed "
+                   "and needs a restart (nothing is lost: positions resume every file). Keeping "
+                   "the running configuration",
+                   "section", blocker);
+        rc = -EINVAL;
+        goto out;
+    }
+    /* The command-line overrides apply to the new config as they did at start. */
+    if (o->positions_file) {
+        free(nc->positions_file);
+        nc->positions_file = strdup(o->positions_file);
+    }
+    if (o->client_url) {
+        free(nc->clients[0].url);
+        nc->clients[0].url = strdup(o->client_url);
+    }
+    if (!nc->positions_file || !nc->clients[0].url) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    rc = tail_reload(r->tail, nc);
+    if (rc == -EINVAL || rc == -ESHUTDOWN) {
+        frond_error("SIGHUP: the reader refused the new scrape_configs; keeping the running "
+                    "configuration",
+                    "err", strerror(-rc));
+        goto out;
+    }
+    /* Accepted (or possibly applied late, after a timeout): it must live until exit. */
+    r->kept[r->nkept++] = nc;
+    nc = NULL;
+    if (rc == 0) {
+        free(r->text);
+        r->text = text;
+        r->len = len;
+        text = NULL;
+        frond_info("SIGHUP: scrape_configs reloaded; they apply to files opened from now on",
+                   "file", o->config_file);
+    }
+out:
+    if (have_a) {
+        frond_yaml_doc_cleanup(&da);
+    }
+    if (have_b) {
+        frond_yaml_doc_cleanup(&db);
+    }
+    if (nc) {
+        config_cleanup(nc);
+        free(nc);
+    }
+    free(text);
+    return rc;
 }
 
 static int ready_route(void *ctx, struct frond_buf *body, const char **content_type)
@@ -286,6 +505,7 @@ int main(int argc, char **argv)
     int exit_code = FROND_EXIT_FAILURE;
     char err[1024] = "";
     bool have_cfg = false, have_pos = false;
+    struct reload_state rs = {0};
     memset(&cfg, 0, sizeof(cfg));
     positions_init(&pos);
 
@@ -512,7 +732,13 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    frond_process_run(no_reload, NULL);
+    rs.o = &o;
+    rs.tail = tail;
+    if (o.config_file && read_config_text(o.config_file, o.expand_env, &rs.text, &rs.len) != 0) {
+        /* Without the running text, a reload cannot tell what changed: it is refused. */
+        rs.text = NULL;
+    }
+    frond_process_run(reload, &rs);
 
     /* Shutdown: stop reading, flush within the deadline, then record what Loki acknowledged. */
     for (size_t i = 0; i < nj; i++) {
@@ -538,6 +764,12 @@ out:
         ship_queue_stop(queues[i], frond_now_monotonic());
     }
     tail_free(tail);
+    /* Configs accepted by SIGHUP: nothing points into them once the tailer is gone. */
+    for (size_t i = 0; i < rs.nkept; i++) {
+        config_cleanup(rs.kept[i]);
+        free(rs.kept[i]);
+    }
+    free(rs.text);
     tail_set_enricher(NULL, NULL, NULL);
     k8s_meta_stop(k8s);
     for (size_t i = 0; i < nj; i++) {

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frond/log.h"
@@ -750,6 +751,8 @@ static void resume_rotated(struct tail *t)
     }
 }
 
+static void apply_reload(struct tail *t);
+
 static void *tail_main(void *arg)
 {
     struct tail *t = arg;
@@ -760,6 +763,9 @@ static void *tail_main(void *arg)
     resume_rotated(t);
     atomic_store(&t->ready, 1);
     while (!atomic_load(&t->stopping)) {
+        if (atomic_load(&t->reload_pending)) {
+            apply_reload(t);
+        }
         read_round(t);
         now = now_mono();
         if (now >= t->next_scan || (t->rescan && now - t->last_scan >= TAIL_RESCAN_DEBOUNCE)) {
@@ -915,6 +921,112 @@ static void register_metrics(struct tail *t, struct frond_registry *reg)
     t->s_pos_errors = series0(m);
 }
 
+static void free_targets(struct tail_target_rt *targets, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        glob_cleanup(&targets[i].glob);
+        if (targets[i].has_exclude) {
+            glob_cleanup(&targets[i].exclude);
+        }
+    }
+    free(targets);
+}
+
+/* The compiled globs of cfg's file targets. 0, -ENOMEM or -EINVAL (logged). */
+static int build_targets(const struct shipper_config *cfg, struct tail_target_rt **out,
+                         size_t *nout)
+{
+    size_t nt = 0, n = 0;
+    for (size_t i = 0; i < cfg->nscrapes; i++) {
+        nt += cfg->scrapes[i].ntargets;
+    }
+    struct tail_target_rt *targets = calloc(nt ? nt : 1, sizeof(*targets));
+    if (!targets) {
+        return -ENOMEM;
+    }
+    int rc = 0;
+    for (size_t i = 0; !rc && i < cfg->nscrapes; i++) {
+        const struct scrape_config *sc = &cfg->scrapes[i];
+        for (size_t j = 0; !rc && j < sc->ntargets; j++) {
+            struct tail_target_rt *rt = &targets[n];
+            rt->sc = sc;
+            rt->tg = &sc->targets[j];
+            if (glob_compile(rt->tg->path, &rt->glob) != 0) {
+                frond_error("invalid __path__ glob", "glob", rt->tg->path);
+                rc = -EINVAL;
+                break;
+            }
+            n++;
+            if (rt->tg->path_exclude) {
+                if (glob_compile(rt->tg->path_exclude, &rt->exclude) != 0) {
+                    frond_error("invalid __path_exclude__ glob", "glob", rt->tg->path_exclude);
+                    rc = -EINVAL;
+                    break;
+                }
+                rt->has_exclude = true;
+            }
+        }
+    }
+    if (rc) {
+        free_targets(targets, n);
+        return rc;
+    }
+    *out = targets;
+    *nout = n;
+    return 0;
+}
+
+/* On the reader thread: swap in the targets of the config tail_reload() handed over. */
+static void apply_reload(struct tail *t)
+{
+    pthread_mutex_lock(&t->reload_mu);
+    const struct shipper_config *cfg = t->reload_cfg;
+    pthread_mutex_unlock(&t->reload_mu);
+    struct tail_target_rt *targets = NULL;
+    size_t n = 0;
+    int rc = cfg ? build_targets(cfg, &targets, &n) : -EINVAL;
+    if (rc == 0) {
+        free_targets(t->targets, t->ntargets);
+        t->targets = targets;
+        t->ntargets = n;
+        t->cfg = cfg;
+        /* New globs find their files now; files no glob reaches any more are drained. */
+        scan(t, false);
+    }
+    atomic_store(&t->reload_pending, 0);
+    pthread_mutex_lock(&t->reload_mu);
+    t->reload_rc = rc;
+    t->reload_done = true;
+    pthread_cond_broadcast(&t->reload_cv);
+    pthread_mutex_unlock(&t->reload_mu);
+}
+
+int tail_reload(struct tail *t, const struct shipper_config *cfg)
+{
+    if (!t->started || atomic_load(&t->stopping)) {
+        return -ESHUTDOWN;
+    }
+    pthread_mutex_lock(&t->reload_mu);
+    t->reload_cfg = cfg;
+    t->reload_done = false;
+    atomic_store(&t->reload_pending, 1);
+    tail_wake(t);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    int rc = 0;
+    while (!t->reload_done && rc == 0) {
+        rc = pthread_cond_timedwait(&t->reload_cv, &t->reload_mu, &until);
+    }
+    int result = t->reload_done ? t->reload_rc : -ETIMEDOUT;
+    if (!t->reload_done) {
+        /* Not applied yet and given up on: the reader thread must not pick it up later. */
+        t->reload_cfg = NULL;
+    }
+    pthread_mutex_unlock(&t->reload_mu);
+    return result;
+}
+
 struct tail *tail_new(const struct tail_opts *o)
 {
     struct tail *t = calloc(1, sizeof(*t));
@@ -930,6 +1042,8 @@ struct tail *tail_new(const struct tail_opts *o)
     t->ifd = -1;
     t->wake_fd = -1;
     pthread_mutex_init(&t->ack_lock, NULL);
+    pthread_mutex_init(&t->reload_mu, NULL);
+    pthread_cond_init(&t->reload_cv, NULL);
     if (t->noutputs == 0 || t->noutputs > TAIL_MAX_OUTPUTS) {
         frond_error("frondtail supports 1 to 32 clients");
         goto fail;
@@ -953,33 +1067,8 @@ struct tail *tail_new(const struct tail_opts *o)
     if (!t->rbuf) {
         goto fail;
     }
-    size_t nt = 0;
-    for (size_t i = 0; i < o->cfg->nscrapes; i++) {
-        nt += o->cfg->scrapes[i].ntargets;
-    }
-    t->targets = calloc(nt ? nt : 1, sizeof(*t->targets));
-    if (!t->targets) {
+    if (build_targets(o->cfg, &t->targets, &t->ntargets) != 0) {
         goto fail;
-    }
-    for (size_t i = 0; i < o->cfg->nscrapes; i++) {
-        const struct scrape_config *sc = &o->cfg->scrapes[i];
-        for (size_t j = 0; j < sc->ntargets; j++) {
-            struct tail_target_rt *rt = &t->targets[t->ntargets];
-            rt->sc = sc;
-            rt->tg = &sc->targets[j];
-            if (glob_compile(rt->tg->path, &rt->glob) != 0) {
-                frond_error("invalid __path__ glob", "glob", rt->tg->path);
-                goto fail;
-            }
-            t->ntargets++;
-            if (rt->tg->path_exclude) {
-                if (glob_compile(rt->tg->path_exclude, &rt->exclude) != 0) {
-                    frond_error("invalid __path_exclude__ glob", "glob", rt->tg->path_exclude);
-                    goto fail;
-                }
-                rt->has_exclude = true;
-            }
-        }
     }
     t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (t->wake_fd < 0) {
@@ -1033,13 +1122,7 @@ void tail_free(struct tail *t)
     while (t->files) {
         tail_file_close(t, t->files);
     }
-    for (size_t i = 0; i < t->ntargets; i++) {
-        glob_cleanup(&t->targets[i].glob);
-        if (t->targets[i].has_exclude) {
-            glob_cleanup(&t->targets[i].exclude);
-        }
-    }
-    free(t->targets);
+    free_targets(t->targets, t->ntargets);
     for (size_t i = 0; i < t->nwdirs; i++) {
         free(t->wdirs[i]);
     }
@@ -1054,5 +1137,7 @@ void tail_free(struct tail *t)
     free(t->rbuf);
     free(t->out);
     pthread_mutex_destroy(&t->ack_lock);
+    pthread_mutex_destroy(&t->reload_mu);
+    pthread_cond_destroy(&t->reload_cv);
     free(t);
 }

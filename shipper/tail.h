@@ -73,6 +73,16 @@ void tail_stop(struct tail *t);
 /* Write committed offsets to the positions file now (after tail_stop, at shutdown). */
 FROND_MUST_CHECK int tail_save_positions(struct tail *t);
 void tail_free(struct tail *t);
+/*
+ * SIGHUP: switch to `cfg`'s file scrape_configs (globs, labels, relabel
+ * rules, formats). Files opened from now on use them; files still matched
+ * keep the labels they have; files no longer matched are drained and
+ * closed like rotated ones. Everything else in `cfg` must equal the
+ * running config (the caller checks). Blocks until the reader thread
+ * applied it: 0, -EINVAL (a glob does not compile; nothing changed),
+ * -ETIMEDOUT or -ESHUTDOWN. `cfg` must outlive the tail once accepted.
+ */
+FROND_MUST_CHECK int tail_reload(struct tail *t, const struct shipper_config *cfg);
 
 /*
  * Build the label string of one file and stream: kubelet path labels, the

@@ -134,6 +134,14 @@ struct tail {
     unsigned long scan_gen;
     double last_scan, next_scan, next_save, next_poll;
 
+    /* SIGHUP: a config handed over by tail_reload(), applied by the reader thread. */
+    pthread_mutex_t reload_mu;
+    pthread_cond_t reload_cv;
+    const struct shipper_config *reload_cfg;
+    int reload_rc;
+    bool reload_done;
+    atomic_int reload_pending;
+
     pthread_t thread;
     bool started;
     atomic_int stopping;

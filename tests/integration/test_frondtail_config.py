@@ -3,15 +3,18 @@
 - a corrupt positions file is set aside and frondtail starts anyway;
 - an unknown config key exits 2 naming file:line;
 - --check-config accepts a good file and rejects a bad one;
-- -dry-run prints entries to stdout instead of pushing.
+- -dry-run prints entries to stdout instead of pushing;
+- SIGHUP applies new file scrape_configs to newly found files, refuses a
+  changed client (restart needed) and an invalid file, and keeps shipping.
 """
 
 import glob
 import os
+import signal
 import subprocess
 
 from frondtail_testlib import (Config, LokiStandin, TestFailure, cri_line, frondtail_binary,
-                               pod_log, start, wait_delivered)
+                               parse_labels, pod_log, start, wait_delivered)
 import frondtest
 
 BASE_TS = 1764300000 * 1000000000
@@ -83,6 +86,81 @@ def test_dry_run(h):
     p.stop()
 
 
+def _append(path, ident):
+    with open(path, "ab") as f:
+        f.write(cri_line(BASE_TS, "stdout", "F", b"id=%s reload" % ident.encode()))
+
+
+def _labels_of(loki, ident):
+    for _, labels, _, line in loki.entries():
+        if (b"id=%s " % ident.encode()) in line:
+            return parse_labels(labels)
+    raise TestFailure("entry %s not found" % ident)
+
+
+def _hup_and_wait_log(p, text, seen):
+    """SIGHUP, then wait for the (seen+1)-th occurrence of `text` in the log."""
+    p.p.send_signal(signal.SIGHUP)
+    frondtest.wait_until(lambda: p.log().count(text) > seen, 10, what="log: %s" % text)
+    return seen + 1
+
+
+def test_sighup_reload(h):
+    loki = LokiStandin(h.path("loki")).start()
+    h.on_cleanup(loki.stop)
+    root_a, root_b = h.path("pods-a"), h.path("pods-b")
+    a = pod_log(root_a, "ns", "a", "app")
+    b = pod_log(root_b, "ns", "b", "app")
+    _append(a, "a:0")
+    _append(b, "b:0")
+    cfg = Config(h, loki.url, root_a + "/*/*/*.log")
+    p = start(h, cfg)
+    wait_delivered(loki, ["a:0"], 20)
+    if "b:0" in str(loki.entries()):
+        raise TestFailure("b shipped before it was configured")
+
+    # A second job and a new static label for the first: new files get them.
+    cfg.extra = ("  - job_name: more\n"
+                 "    pipeline_stages: [{cri: {}}]\n"
+                 "    static_configs:\n"
+                 "      - targets: [localhost]\n"
+                 "        labels: {job: more, __path__: %s}\n" % (root_b + "/*/*/*.log"))
+    cfg.write()
+    ok = _hup_and_wait_log(p, "scrape_configs reloaded", 0)
+    wait_delivered(loki, ["b:0"], 20)
+    if _labels_of(loki, "b:0").get("job") != "more":
+        raise TestFailure("b:0 labels: %s" % _labels_of(loki, "b:0"))
+    _append(a, "a:1")
+    wait_delivered(loki, ["a:1"], 20)
+    if _labels_of(loki, "a:1").get("job") != "pods":
+        raise TestFailure("a:1 labels: %s" % _labels_of(loki, "a:1"))
+
+    # A changed client is refused (restart needed); the running config stays.
+    saved = dict(cfg.client)
+    cfg.client["batchwait"] = "300ms"
+    cfg.write()
+    _hup_and_wait_log(p, "needs a restart", 0)
+    if "section=clients" not in p.log():
+        raise TestFailure("refusal does not name the clients section:\n" + p.log()[-2000:])
+    cfg.client = saved
+
+    # An invalid file is refused too.
+    with open(cfg.path, "a") as f:
+        f.write("no_such_key: 1\n")
+    _hup_and_wait_log(p, "invalid config; keeping the running configuration", 0)
+
+    # Still shipping both, and the good config reloads again.
+    cfg.write()
+    _hup_and_wait_log(p, "scrape_configs reloaded", ok)
+    _append(a, "a:2")
+    _append(b, "b:1")
+    wait_delivered(loki, ["a:2", "b:1"], 20)
+    if not p.alive():
+        raise TestFailure("frondtail died on SIGHUP")
+    p.stop()
+
+
 if __name__ == "__main__":
     frondtest.run_tests("frondtail_config",
-                        [test_corrupt_positions, test_unknown_key_exits_2, test_dry_run])
+                        [test_corrupt_positions, test_unknown_key_exits_2, test_dry_run,
+                         test_sighup_reload])
