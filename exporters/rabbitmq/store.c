@@ -1,0 +1,228 @@
+/*
+ * What one management-API scrape keeps while its pages arrive (see
+ * store.h): the queue and node records, filtered by the vhost and queue
+ * regexes as they come, compact (strings in one capped arena), sorted and
+ * deduplicated once the endpoint is complete, and only then turned into
+ * samples by emit.c.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collect.h"
+
+/* Hard caps so a broken or hostile server cannot make a scrape unbounded. */
+#define RMQ_MAX_QUEUES 2000000
+#define RMQ_ARENA_MAX ((size_t)512 << 20)
+
+/* ---- filters ---- */
+
+int rmq_filter_init(struct rmq_filter *f, const char *src)
+{
+    memset(f, 0, sizeof(*f));
+    if (!src || !src[0]) {
+        return 0;
+    }
+    size_t n = strlen(src) + 5;
+    char *anchored = malloc(n);
+    if (!anchored) {
+        return -ENOMEM;
+    }
+    snprintf(anchored, n, "^(%s)$", src);
+    int rc = regcomp(&f->re, anchored, REG_EXTENDED | REG_NOSUB);
+    free(anchored);
+    if (rc != 0) {
+        return -EINVAL;
+    }
+    f->src = strdup(src);
+    if (!f->src) {
+        regfree(&f->re);
+        return -ENOMEM;
+    }
+    f->set = true;
+    return 0;
+}
+
+void rmq_filter_cleanup(struct rmq_filter *f)
+{
+    if (f->set) {
+        regfree(&f->re);
+        free(f->src);
+    }
+    memset(f, 0, sizeof(*f));
+}
+
+bool rmq_filter_keep(const struct rmq_filter *inc, const struct rmq_filter *exc, const char *s)
+{
+    if (inc && inc->set && regexec(&inc->re, s, 0, NULL, 0) != 0) {
+        return false;
+    }
+    if (exc && exc->set && regexec(&exc->re, s, 0, NULL, 0) == 0) {
+        return false;
+    }
+    return true;
+}
+
+/* ---- record store ---- */
+
+void rmq_store_init(struct rmq_store *st, const struct rmq_collector *filters)
+{
+    memset(st, 0, sizeof(*st));
+    st->maxq = RMQ_MAX_QUEUES;
+    st->filters = filters;
+    frond_buf_init(&st->arena, RMQ_ARENA_MAX);
+}
+
+void rmq_store_cleanup(struct rmq_store *st)
+{
+    free(st->q);
+    frond_buf_cleanup(&st->arena);
+    memset(st, 0, sizeof(*st));
+}
+
+const char *rmq_store_str(const struct rmq_store *st, const struct rmq_qrec *q, int slot)
+{
+    if (!((q->have_str >> slot) & 1u)) {
+        return NULL;
+    }
+    return st->arena.data + q->str[slot];
+}
+
+int rmq_store_add_queue(const struct rmq_record *r, void *ctx)
+{
+    struct rmq_store *st = ctx;
+    const struct rmq_collector *c = st->filters;
+    if (c && (!rmq_filter_keep(&c->include_vhost, &c->exclude_vhost, r->str[RMQ_Q_VHOST]) ||
+              !rmq_filter_keep(&c->include_queues, &c->exclude_queues, r->str[RMQ_Q_NAME]))) {
+        st->filtered_out++;
+        return 0;
+    }
+    if (st->nq >= st->maxq) {
+        return -E2BIG;
+    }
+    if (st->nq == st->capq) {
+        size_t ncap = st->capq ? st->capq * 2 : 256;
+        struct rmq_qrec *nq = realloc(st->q, ncap * sizeof(*nq));
+        if (!nq) {
+            return -ENOMEM;
+        }
+        st->q = nq;
+        st->capq = ncap;
+    }
+    struct rmq_qrec *q = &st->q[st->nq];
+    memcpy(q->num, r->num, sizeof(q->num));
+    q->have_num = r->have_num;
+    q->have_str = 0;
+    for (int i = 0; i < RMQ_Q_STR_COUNT; i++) {
+        if (!rmq_has_str(r, i)) {
+            continue;
+        }
+        size_t off = st->arena.len;
+        int rc = frond_buf_append(&st->arena, r->str[i], r->len[i] + 1);
+        if (rc) {
+            return rc;
+        }
+        q->str[i] = (uint32_t)off;
+        q->have_str |= 1u << i;
+    }
+    st->nq++;
+    return 0;
+}
+
+int rmq_store_merge(struct rmq_store *dst, const struct rmq_store *src)
+{
+    /* One exact-size growth instead of doubling: at 10k queues the slack is megabytes. */
+    if (dst->nq + src->nq > dst->capq && dst->nq + src->nq <= dst->maxq) {
+        struct rmq_qrec *nq = realloc(dst->q, (dst->nq + src->nq) * sizeof(*nq));
+        if (!nq) {
+            return -ENOMEM;
+        }
+        dst->q = nq;
+        dst->capq = dst->nq + src->nq;
+    }
+    for (size_t i = 0; i < src->nq; i++) {
+        if (dst->nq >= dst->maxq) {
+            return -E2BIG;
+        }
+        if (dst->nq == dst->capq) {
+            size_t ncap = dst->capq ? dst->capq * 2 : 256;
+            struct rmq_qrec *nq = realloc(dst->q, ncap * sizeof(*nq));
+            if (!nq) {
+                return -ENOMEM;
+            }
+            dst->q = nq;
+            dst->capq = ncap;
+        }
+        struct rmq_qrec *q = &dst->q[dst->nq];
+        *q = src->q[i];
+        for (int k = 0; k < RMQ_Q_STR_COUNT; k++) {
+            if (!((q->have_str >> k) & 1u)) {
+                continue;
+            }
+            const char *str = src->arena.data + src->q[i].str[k];
+            size_t off = dst->arena.len;
+            int rc = frond_buf_append(&dst->arena, str, strlen(str) + 1);
+            if (rc) {
+                return rc;
+            }
+            q->str[k] = (uint32_t)off;
+        }
+        dst->nq++;
+    }
+    dst->filtered_out += src->filtered_out;
+    return 0;
+}
+
+static int cmp_queue(const void *a, const void *b, void *ctx)
+{
+    const struct rmq_store *st = ctx;
+    const struct rmq_qrec *x = a, *y = b;
+    int c = strcmp(st->arena.data + x->str[RMQ_Q_VHOST], st->arena.data + y->str[RMQ_Q_VHOST]);
+    if (c) {
+        return c;
+    }
+    return strcmp(st->arena.data + x->str[RMQ_Q_NAME], st->arena.data + y->str[RMQ_Q_NAME]);
+}
+
+void rmq_store_finish(struct rmq_store *st)
+{
+    if (st->nq < 2) {
+        return;
+    }
+    qsort_r(st->q, st->nq, sizeof(*st->q), cmp_queue, st);
+    size_t w = 1;
+    for (size_t i = 1; i < st->nq; i++) {
+        if (cmp_queue(&st->q[w - 1], &st->q[i], st) != 0) {
+            st->q[w++] = st->q[i];
+        }
+    }
+    st->nq = w;
+}
+
+int rmq_nodes_add(const struct rmq_record *r, void *ctx)
+{
+    struct rmq_nodes *ns = ctx;
+    if (ns->count >= 1000) {
+        return -E2BIG;
+    }
+    if (ns->count == ns->cap) {
+        size_t ncap = ns->cap ? ns->cap * 2 : 4;
+        struct rmq_record *n = realloc(ns->n, ncap * sizeof(*n));
+        if (!n) {
+            return -ENOMEM;
+        }
+        ns->n = n;
+        ns->cap = ncap;
+    }
+    ns->n[ns->count++] = *r;
+    return 0;
+}
+
+void rmq_nodes_cleanup(struct rmq_nodes *ns)
+{
+    free(ns->n);
+    memset(ns, 0, sizeof(*ns));
+}
