@@ -29,8 +29,14 @@
 #define RE_MAX_DEPTH 100
 #define RE_MAX_REPEAT 1000
 #define RE_MAX_PROG 20000
-/* Inputs longer than this times the program size are not matched (bounded work). */
-#define RE_MAX_WORK (64L * 1024 * 1024)
+/* Program size times capture slots: bounds the VM's scratch memory (16 MiB x 2). */
+#define RE_MAX_STATE (1L << 22)
+/*
+ * Input length times program size times capture slots past which a value
+ * is not matched at all (about a second of work): never reached by real
+ * rules, it keeps a pathological rule from stalling the journal reader.
+ */
+#define RE_MAX_WORK (256L * 1024 * 1024)
 #define RUNE_MAX 0x10FFFF
 #define RUNE_ERROR 0xFFFD
 
@@ -1279,6 +1285,10 @@ int relabel_re_compile(const char *pattern, struct relabel_re **out, char *err, 
         emit(&c, OP_MATCH, 0, 0) < 0) {
         goto out;
     }
+    if ((long)c.n * (long)(2 * ps.ngroups + 2) > RE_MAX_STATE) {
+        perr(&ps, "expression too large (program size times capture groups)");
+        goto out;
+    }
     re = calloc(1, sizeof(*re));
     if (!re) {
         ps.rc = -ENOMEM;
@@ -1443,7 +1453,7 @@ static size_t vm_ints(size_t n, size_t ncap)
 static int run(const struct relabel_re *re, const char *s, size_t len, int *caps, size_t ncap)
 {
     size_t n = re->nprog;
-    if (n > 0 && len > (size_t)RE_MAX_WORK / n) {
+    if (n > 0 && len > (size_t)RE_MAX_WORK / n / (ncap + 2)) {
         return 0;
     }
     int local[4096];
