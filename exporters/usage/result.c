@@ -312,16 +312,6 @@ int usage_label_of(const bson_iter_t *it, struct frond_buf *out)
 
 /* ---- dedup ---- */
 
-static uint64_t hash_bytes(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static int grow_slots(struct usage_result *r)
 {
     size_t ns = r->nslots ? r->nslots * 2 : 64;
@@ -331,7 +321,7 @@ static int grow_slots(struct usage_result *r)
     }
     for (size_t i = 0; i < r->n; i++) {
         const struct usage_sample *s = &r->samples[i];
-        size_t h = (size_t)hash_bytes(r->text.data + s->labels, s->labels_len) & (ns - 1);
+        size_t h = (size_t)frond_fnv1a64(r->text.data + s->labels, s->labels_len) & (ns - 1);
         while (slots[h]) {
             h = (h + 1) & (ns - 1);
         }
@@ -355,7 +345,7 @@ static int commit_sample(struct usage_result *r, size_t off, double value)
             return rc;
         }
     }
-    size_t h = (size_t)hash_bytes(lab, len) & (r->nslots - 1);
+    size_t h = (size_t)frond_fnv1a64(lab, len) & (r->nslots - 1);
     while (r->slots[h]) {
         const struct usage_sample *o = &r->samples[r->slots[h] - 1];
         if (o->labels_len == len && memcmp(r->text.data + o->labels, lab, len) == 0) {

@@ -149,17 +149,6 @@ void frond_yaml_quote(const char *s, size_t len, char *out, size_t outsz)
     out[o] = '\0';
 }
 
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static void strtab_cleanup(struct strtab *t, bool free_keys)
 {
     if (free_keys) {
@@ -179,7 +168,7 @@ static struct slot *strtab_find(struct strtab *t, const char *key, size_t len)
     if (t->cap == 0) {
         return NULL;
     }
-    i = (size_t)hash_bytes(key, len) & mask;
+    i = (size_t)frond_fnv1a64(key, len) & mask;
     while (t->slots[i].key) {
         if (t->slots[i].len == len && memcmp(t->slots[i].key, key, len) == 0) {
             return &t->slots[i];
