@@ -16,41 +16,9 @@
 
 #ifndef FROND_VERSION
 #define FROND_VERSION "0.0.0-dev"
-/*
- * 64-bit FNV-1a of n bytes: simple, and good enough for hash tables keyed
- * by short strings (YAML keys and anchors, label sets). The value is the
- * standard FNV-1a, so it may also be stored (it will not change).
- */
-static inline uint64_t frond_fnv1a64(const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 #endif
 #ifndef FROND_REVISION
 #define FROND_REVISION "unknown"
-/*
- * 64-bit FNV-1a of n bytes: simple, and good enough for hash tables keyed
- * by short strings (YAML keys and anchors, label sets). The value is the
- * standard FNV-1a, so it may also be stored (it will not change).
- */
-static inline uint64_t frond_fnv1a64(const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 #endif
 
 /* Exit codes shared by every binary: 2 is for usage and configuration errors. */
