@@ -525,8 +525,11 @@ def frondtail():
              % (s, s), ""), instant=True, table=True),
             columns={"Value": ("Lag", "bytes", None)}),
         timeseries("Backlog", targets(('sum by (instance) (frondtail_backlog_bytes{%s})' % s,
-                                       "{{instance}}")), "bytes",
-                   desc="Line and label bytes buffered for Loki (pending and in flight)."),
+                                       "{{instance}}"),
+                                      ('sum by (instance) (frondtail_backlog_limit_bytes{%s})' % s,
+                                       "limit {{instance}}")), "bytes",
+                   desc="Line and label bytes buffered for Loki (pending and in flight), against "
+                        "max_backlog_bytes: readers pause at the limit."),
         timeseries("Readers paused by backpressure", targets(
             (rate("frondtail_backpressure_pauses_total"), "{{instance}}")), "cps",
             desc="A file stops being read while the backlog is at its bound."),
