@@ -30,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct positions_entry *a = &p.e[i], *b = positions_get(&q, a->path);
             if (!b || b->offset != a->offset || b->has_id != a->has_id ||
                 !a->cursor != !b->cursor || (a->cursor && strcmp(a->cursor, b->cursor) != 0) ||
+                !a->orig != !b->orig || (a->orig && strcmp(a->orig, b->orig) != 0) ||
                 (a->has_id && (b->dev != a->dev || b->ino != a->ino || b->fp != a->fp ||
                                b->fp_len != a->fp_len))) {
                 abort();
