@@ -281,33 +281,189 @@ static int negate(struct parser *ps, size_t from)
     return rc;
 }
 
-/* Add the ASCII case variants (and RE2's k/s folds) of [from, nranges). */
+/*
+ * Case folding for (?i), as Go's unicode.SimpleFold orbits: the runes tied
+ * by the C.UTF-8 locale's simple lower/upper mappings, closed both ways,
+ * minus the Turkish dotted/dotless i (Go folds neither). Built once: the
+ * sorted runes that have a non-trivial orbit, each with its members.
+ */
+#define FOLD_MAX 0x1E943
+#define ORBIT_MAX 8
+
+struct fold_entry {
+    uint32_t r;
+    uint32_t off; /* into fold_members */
+    uint32_t n;
+};
+
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+static struct fold_entry *fold_table;
+static size_t nfold;
+static uint32_t *fold_members;
+static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
+
+static void utf8_init(void)
+{
+    utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+static uint32_t case_map(uint32_t r, bool upper)
+{
+    if (r < 0x80) {
+        return upper && r >= 'a' && r <= 'z' ? r - 32 : !upper && r >= 'A' && r <= 'Z' ? r + 32 : r;
+    }
+    if (!utf8_locale) {
+        return r;
+    }
+    return (uint32_t)(upper ? towupper_l((wint_t)r, utf8_locale)
+                            : towlower_l((wint_t)r, utf8_locale));
+}
+
+/* The one-step neighbours of r: its lower and upper forms (none for İ/ı). */
+static size_t fold_step(uint32_t r, uint32_t out[2])
+{
+    size_t n = 0;
+    if (r == 0x130 || r == 0x131) {
+        return 0;
+    }
+    for (int u = 0; u < 2; u++) {
+        uint32_t m = case_map(r, u);
+        if (m != r && m != 0x130 && m != 0x131 && m <= RUNE_MAX) {
+            out[n++] = m;
+        }
+    }
+    return n;
+}
+
+struct fold_pair {
+    uint32_t a, b;
+};
+
+static int cmp_pair(const void *x, const void *y)
+{
+    const struct fold_pair *p = x, *q = y;
+    return p->a < q->a ? -1 : p->a > q->a ? 1 : p->b < q->b ? -1 : p->b > q->b;
+}
+
+static void fold_init(void)
+{
+    pthread_once(&utf8_once, utf8_init);
+    /* Every one-step link in both directions, sorted: the orbits' edges. */
+    size_t cap = 8192, n = 0;
+    struct fold_pair *edges = malloc(cap * sizeof(*edges));
+    for (uint32_t r = 0; edges && r <= FOLD_MAX; r++) {
+        uint32_t m[2];
+        size_t k = fold_step(r, m);
+        for (size_t i = 0; i < k; i++) {
+            if (n + 2 > cap) {
+                struct fold_pair *ne = realloc(edges, 2 * cap * sizeof(*edges));
+                if (!ne) {
+                    free(edges);
+                    edges = NULL;
+                    break;
+                }
+                edges = ne;
+                cap *= 2;
+            }
+            edges[n++] = (struct fold_pair){r, m[i]};
+            edges[n++] = (struct fold_pair){m[i], r};
+        }
+    }
+    if (!edges) {
+        return;
+    }
+    qsort(edges, n, sizeof(*edges), cmp_pair);
+    /* Orbits by closure over the edges; one table entry per rune with edges. */
+    size_t nr = 0;
+    for (size_t i = 0; i < n; i++) {
+        nr += i == 0 || edges[i].a != edges[i - 1].a;
+    }
+    fold_table = malloc((nr ? nr : 1) * sizeof(*fold_table));
+    fold_members = malloc((nr ? nr : 1) * ORBIT_MAX * sizeof(*fold_members));
+    if (!fold_table || !fold_members) {
+        free(fold_table);
+        free(fold_members);
+        fold_table = NULL;
+        fold_members = NULL;
+        free(edges);
+        return;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && edges[i].a == edges[i - 1].a) {
+            continue;
+        }
+        uint32_t orbit[ORBIT_MAX];
+        size_t no = 0;
+        orbit[no++] = edges[i].a;
+        for (size_t k = 0; k < no; k++) {
+            /* Binary search the first edge of orbit[k]. */
+            size_t lo = 0, hi = n;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (edges[mid].a < orbit[k]) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            for (size_t e = lo; e < n && edges[e].a == orbit[k]; e++) {
+                bool seen = false;
+                for (size_t x = 0; x < no; x++) {
+                    seen |= orbit[x] == edges[e].b;
+                }
+                if (!seen && no < ORBIT_MAX) {
+                    orbit[no++] = edges[e].b;
+                }
+            }
+        }
+        fold_table[nfold].r = edges[i].a;
+        fold_table[nfold].off = (uint32_t)used;
+        fold_table[nfold].n = (uint32_t)no;
+        memcpy(fold_members + used, orbit, no * sizeof(uint32_t));
+        used += no;
+        nfold++;
+    }
+    free(edges);
+}
+
+/* Add the case-fold orbits of the runes in [from, nranges). */
 static int fold(struct parser *ps, size_t from)
 {
+    pthread_once(&fold_once, fold_init);
     size_t end = ps->nranges;
     for (size_t i = from; i < end; i++) {
         uint32_t lo = ps->ranges[i].lo, hi = ps->ranges[i].hi;
-        uint32_t a = lo > 'a' ? lo : 'a', b = hi < 'z' ? hi : 'z';
-        if (a <= b && add_range(ps, a - 32, b - 32)) {
-            return -1;
+        if (!fold_table) {
+            /* No locale data: ASCII letters still fold. */
+            uint32_t a = lo > 'a' ? lo : 'a', b = hi < 'z' ? hi : 'z';
+            if (a <= b && add_range(ps, a - 32, b - 32)) {
+                return -1;
+            }
+            a = lo > 'A' ? lo : 'A', b = hi < 'Z' ? hi : 'Z';
+            if (a <= b && add_range(ps, a + 32, b + 32)) {
+                return -1;
+            }
+            continue;
         }
-        a = lo > 'A' ? lo : 'A', b = hi < 'Z' ? hi : 'Z';
-        if (a <= b && add_range(ps, a + 32, b + 32)) {
-            return -1;
+        size_t a = 0, b = nfold;
+        while (a < b) {
+            size_t mid = (a + b) / 2;
+            if (fold_table[mid].r < lo) {
+                a = mid + 1;
+            } else {
+                b = mid;
+            }
         }
-        bool k = (lo <= 'k' && 'k' <= hi) || (lo <= 'K' && 'K' <= hi);
-        bool s = (lo <= 's' && 's' <= hi) || (lo <= 'S' && 'S' <= hi);
-        if (k && add_range(ps, 0x212A, 0x212A)) {
-            return -1;
-        }
-        if (s && add_range(ps, 0x17F, 0x17F)) {
-            return -1;
-        }
-        if (lo <= 0x212A && 0x212A <= hi && (add_range(ps, 'k', 'k') || add_range(ps, 'K', 'K'))) {
-            return -1;
-        }
-        if (lo <= 0x17F && 0x17F <= hi && (add_range(ps, 's', 's') || add_range(ps, 'S', 'S'))) {
-            return -1;
+        for (size_t k = a; k < nfold && fold_table[k].r <= hi; k++) {
+            const struct fold_entry *fe = &fold_table[k];
+            for (uint32_t m = 1; m < fe->n; m++) {
+                uint32_t r = fold_members[fe->off + m];
+                if ((r < lo || r > hi) && add_range(ps, r, r)) {
+                    return -1;
+                }
+            }
         }
     }
     return 0;
@@ -521,7 +677,8 @@ static int parse_class(struct parser *ps)
                         return -1;
                     }
                 }
-                if (pneg && negate(ps, sub)) {
+                /* Go folds a named class before negating it. */
+                if (pneg && ((ps->flags & F_I && fold(ps, sub)) || negate(ps, sub))) {
                     return -1;
                 }
                 ps->p = close + 2;
@@ -541,7 +698,7 @@ static int parse_class(struct parser *ps)
                 if (perl_class(ps, (char)(c | 0x20))) {
                     return -1;
                 }
-                if (c < 'a' && negate(ps, sub)) {
+                if (c < 'a' && ((ps->flags & F_I && fold(ps, sub)) || negate(ps, sub))) {
                     return -1;
                 }
                 continue;
@@ -596,8 +753,7 @@ static int parse_class(struct parser *ps)
 
 static int lit_node(struct parser *ps, uint32_t r)
 {
-    bool letter = (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || r == 0x17F || r == 0x212A;
-    if (ps->flags & F_I && letter) {
+    if (ps->flags & F_I) {
         size_t from = ps->nranges;
         if (add_range(ps, r, r)) {
             return -1;
@@ -638,18 +794,18 @@ static int parse_alt(struct parser *ps);
 /* Flags in "(?i)", "(?-s:" ...; ps->p past "(?". Returns 1 for a group, 0 for flags only. */
 static int parse_flags(struct parser *ps, int *flags)
 {
-    bool minus = false, any = false, any_neg = false;
+    bool minus = false, any_neg = false;
     int f = *flags;
     while (ps->p < ps->end) {
         char c = *ps->p++;
         int bit = c == 'i' ? F_I : c == 'm' ? F_M : c == 's' ? F_S : c == 'U' ? F_U : 0;
         if (bit) {
             f = minus ? f & ~bit : f | bit;
-            any = true;
             any_neg |= minus;
         } else if (c == '-' && !minus) {
             minus = true;
-        } else if ((c == ')' || c == ':') && (any || (c == ':' && !minus)) && (!minus || any_neg)) {
+        } else if ((c == ')' || c == ':') && (!minus || any_neg)) {
+            /* "(?)" and "(?:" carry no flags; "(?-)" and "(?i-:" are errors (Go). */
             *flags = f;
             return c == ':';
         } else {
@@ -798,22 +954,6 @@ static int parse_atom(struct parser *ps)
         case 'p':
         case 'P':
             return perr(ps, "Unicode classes (\\p) are not supported");
-        case 'Q': {
-            ps->p++;
-            const char *q = ps->p;
-            while (q < ps->end && !(q[0] == '\\' && q + 1 < ps->end && q[1] == 'E')) {
-                q++;
-            }
-            int acc = -1;
-            while (ps->p < q && !ps->rc) {
-                size_t w;
-                uint32_t r = decode((const unsigned char *)ps->p, (size_t)(q - ps->p), &w);
-                ps->p += w;
-                acc = cat(ps, acc, lit_node(ps, r));
-            }
-            ps->p = q < ps->end ? q + 2 : q;
-            return acc >= 0 ? acc : new_node(ps, N_EMPTY);
-        }
         default: {
             int64_t r = escape_rune(ps);
             if (r < 0) {
@@ -874,67 +1014,119 @@ static int parse_braces(struct parser *ps, int *min, int *max)
     return 1;
 }
 
-static int parse_repeat(struct parser *ps)
+/*
+ * A quantifier at ps->p: "*", "+", "?", or a valid "{n,m}", with an
+ * optional lazy "?". 1 and advance when there is one, 0 when not, -1 on error.
+ */
+static int parse_quant(struct parser *ps, int *min, int *max, bool *lazy)
 {
-    int atom = parse_atom(ps);
-    bool repeated = false;
-    while (atom >= 0 && ps->p < ps->end) {
-        int min, max;
-        char c = *ps->p;
-        const char *at = ps->p;
-        if (c == '*') {
-            min = 0, max = -1;
-            ps->p++;
-        } else if (c == '+') {
-            min = 1, max = -1;
-            ps->p++;
-        } else if (c == '?') {
-            min = 0, max = 1;
-            ps->p++;
-        } else if (c == '{') {
-            int b = parse_braces(ps, &min, &max);
-            if (b <= 0) {
-                return b < 0 ? -1 : atom;
-            }
-        } else {
-            break;
+    char c = *ps->p;
+    if (c == '*') {
+        *min = 0, *max = -1;
+        ps->p++;
+    } else if (c == '+') {
+        *min = 1, *max = -1;
+        ps->p++;
+    } else if (c == '?') {
+        *min = 0, *max = 1;
+        ps->p++;
+    } else if (c == '{') {
+        int b = parse_braces(ps, min, max);
+        if (b <= 0) {
+            return b;
         }
-        if (repeated) {
-            return perr(ps, "invalid nested repetition operator: %.*s", (int)(ps->p - at), at);
-        }
-        if (ps->nodes[atom].kind == N_EMPTY) {
-            return perr(ps, "missing argument to repetition operator");
-        }
-        bool lazy = ps->p < ps->end && *ps->p == '?';
-        if (lazy) {
-            ps->p++;
-        }
-        int n = new_node(ps, N_REPEAT);
-        if (n < 0) {
-            return -1;
-        }
-        ps->nodes[n].a = atom;
-        ps->nodes[n].min = min;
-        ps->nodes[n].max = max;
-        ps->nodes[n].greedy = lazy == ((ps->flags & F_U) != 0);
-        atom = n;
-        repeated = true;
+    } else {
+        return 0;
     }
-    return atom;
+    *lazy = ps->p < ps->end && *ps->p == '?';
+    if (*lazy) {
+        ps->p++;
+    }
+    return 1;
 }
 
+/*
+ * A sequence of atoms and quantifiers up to '|' or ')'. As in Go, a
+ * quantifier applies to the last operand pushed: flag groups "(?i)" and an
+ * empty "\Q\E" push none, so in "a(?i)*" the star repeats "a". Two
+ * quantifiers in a row ("a**", "a{2}*") are an error.
+ */
 static int parse_concat(struct parser *ps)
 {
-    int acc = -1;
+    int acc = -1, last = -1;
     while (!ps->rc && ps->p < ps->end && *ps->p != '|' && *ps->p != ')') {
-        int r = parse_repeat(ps);
+        const char *at = ps->p;
+        int min, max;
+        bool lazy;
+        int q = parse_quant(ps, &min, &max, &lazy);
+        if (q < 0) {
+            return -1;
+        }
+        if (q > 0) {
+            if (last < 0) {
+                return perr(ps, "missing argument to repetition operator: %.*s", (int)(ps->p - at),
+                            at);
+            }
+            int min2, max2;
+            bool lazy2;
+            int q2 = parse_quant(ps, &min2, &max2, &lazy2);
+            if (q2 < 0) {
+                return -1;
+            }
+            if (q2 > 0) {
+                return perr(ps, "invalid nested repetition operator: %.*s", (int)(ps->p - at), at);
+            }
+            int n = new_node(ps, N_REPEAT);
+            if (n < 0) {
+                return -1;
+            }
+            ps->nodes[n].a = last;
+            ps->nodes[n].min = min;
+            ps->nodes[n].max = max;
+            ps->nodes[n].greedy = lazy == ((ps->flags & F_U) != 0);
+            last = n;
+            continue;
+        }
+        if (ps->end - ps->p >= 2 && ps->p[0] == '\\' && ps->p[1] == 'Q') {
+            /* \Q...\E pushes one literal per rune (a quantifier takes the last). */
+            ps->p += 2;
+            const char *qe = ps->p;
+            while (qe < ps->end && !(qe[0] == '\\' && qe + 1 < ps->end && qe[1] == 'E')) {
+                qe++;
+            }
+            while (ps->p < qe && !ps->rc) {
+                size_t w;
+                uint32_t rn = decode((const unsigned char *)ps->p, (size_t)(qe - ps->p), &w);
+                ps->p += w;
+                int lit = lit_node(ps, rn);
+                if (lit < 0) {
+                    return -1;
+                }
+                if (last >= 0) {
+                    acc = cat(ps, acc, last);
+                }
+                last = lit;
+            }
+            ps->p = qe < ps->end ? qe + 2 : qe;
+            continue;
+        }
+        int r = parse_atom(ps);
         if (r < 0) {
             return -1;
         }
-        acc = cat(ps, acc, r);
+        if (ps->nodes[r].kind == N_EMPTY) {
+            continue; /* flags or an empty quote: nothing to repeat */
+        }
+        if (last >= 0) {
+            acc = cat(ps, acc, last);
+        }
+        last = r;
     }
     if (ps->rc) {
         return -1;
+    }
+    if (last >= 0) {
+        acc = cat(ps, acc, last);
     }
     return acc >= 0 ? acc : new_node(ps, N_EMPTY);
 }
@@ -1271,7 +1463,13 @@ int relabel_re_compile(const char *pattern, struct relabel_re **out, char *err, 
     ps.ngroups = 1;
     int root = parse_alt(&ps);
     if (!ps.rc && ps.p < ps.end) {
-        perr(&ps, "unexpected )");
+        /*
+         * Prometheus pastes the regex into "^(?:" ... ")$", so there a stray
+         * ")" closes the anchoring group and the rest matches unanchored.
+         * Nobody means that; refuse it rather than match differently.
+         */
+        perr(&ps, "unexpected ): unbalanced parentheses would break Prometheus' ^(?:...)$ "
+                  "anchoring");
     }
     if (ps.rc || root < 0) {
         goto out;
@@ -1953,14 +2151,6 @@ static void sbuf_free(struct sbuf *b)
         free(b->p);
     }
     b->p = NULL;
-}
-
-static locale_t utf8_locale;
-static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
-
-static void utf8_init(void)
-{
-    utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 }
 
 /* Go's strings.ToLower/ToUpper: simple Unicode case mapping, invalid bytes become U+FFFD. */
