@@ -9,12 +9,12 @@
  * anchored regex, Go's template expansion ($1, ${1}, $name, ${name}) and
  * Prometheus' config validation.
  *
- * Regexes are RE2 syntax, matched by a small engine of our own with RE2's
- * leftmost-first submatch rules (a Pike VM: linear in the input, no
- * backtracking), because POSIX regcomp picks different groups for the
- * lazy and alternation patterns promtail's Helm chart uses. Unicode
- * classes (\pL) and case folding beyond ASCII are rejected or simplified;
- * see shipper/README.md.
+ * Regexes are RE2 syntax, parsed like Go's regexp/syntax and matched by a
+ * small engine of our own with RE2's leftmost-first submatch rules (a Pike
+ * VM: linear in the input, no backtracking), because POSIX regcomp picks
+ * different groups for the lazy and alternation patterns promtail's Helm
+ * chart uses. Unicode classes (\pL) and unbalanced parentheses are
+ * rejected; see shipper/README.md.
  *
  * Ownership: a rule owns its strings and compiled regex;
  * relabel_rule_cleanup() releases them. Compiling is not thread-safe per
@@ -88,10 +88,12 @@ FROND_MUST_CHECK int relabel_apply(const struct relabel_rule *rules, size_t n,
 void relabel_rule_cleanup(struct relabel_rule *r);
 
 /*
- * The regex engine on its own (for tests): compile `pattern` unanchored
- * flags aside exactly as relabel_compile does, match `s` in full, and
- * write the RE2 group spans (2 per group, -1 when unset) into caps.
- * relabel_re_match returns 1 on a match, 0 otherwise, -ENOMEM.
+ * The regex engine on its own (for tests and fuzzing): compile `pattern`
+ * as relabel_compile does (0, -EINVAL with the reason, -ENOMEM); match all
+ * of `s` (anchored at both ends) and write up to `ncaps` group spans (2 per
+ * group, group 0 first, -1 when unset) into caps. relabel_re_match returns
+ * 1 on a match, 0 otherwise, -ENOMEM. A compiled regex is immutable and may
+ * be matched from several threads at once.
  */
 FROND_MUST_CHECK int relabel_re_compile(const char *pattern, struct relabel_re **out, char *err,
                                         size_t errlen);
