@@ -11,7 +11,7 @@
  * leave that field absent in the record, and the caller exports nothing
  * for it. Truncated or malformed JSON makes rmq_json_feed/finish fail; the
  * records already delivered stay delivered, so callers that must be
- * all-or-nothing (collect.c) keep them aside until the reply completed.
+ * all-or-nothing (collect.c, store.c) keep them aside until the reply completed.
  *
  * Shapes understood: a bare array of objects (/api/nodes, unpaginated
  * /api/queues), the pagination envelope {"items":[...], "page":..,

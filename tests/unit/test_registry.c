@@ -1,5 +1,5 @@
 /*
- * Unit tests of the metrics registry (lib/src/registry.c): golden output
+ * Unit tests of the metrics registry (lib/src/registry*.c): golden output
  * of both formats for every metric type and every escaping case, empty
  * families, duplicates (first kept, counted, logged once), sorting and
  * contiguity, collector failures, name validation, output caps, and
