@@ -570,9 +570,8 @@ static int load_relabel(struct ctx *x, const struct frond_yaml_node *n, struct s
         return -ENOMEM;
     }
     for (size_t i = 0; i < n->n; i++) {
-        static const char *const known[] = {
-            "source_labels", "separator", "target_label", "regex",
-            "replacement",   "action",    "modulus",      NULL};
+        static const char *const known[] = {"source_labels", "separator", "target_label", "regex",
+                                            "replacement",   "action",    "modulus",      NULL};
         const struct frond_yaml_node *r = n->items[i];
         struct relabel_rule *rule = &s->relabel[i];
         s->nrelabel++;
@@ -593,6 +592,20 @@ static int load_relabel(struct ctx *x, const struct frond_yaml_node *n, struct s
         if (!rc) {
             rc = str(x, r, "regex", &regex);
         }
+        /*
+         * promtail's yaml.v2 turns a key given with no value into "" (not
+         * the default): an empty separator or replacement, a regex that
+         * matches only "", and no action at all.
+         */
+        static const char *const nullable[] = {"separator", "replacement", "regex", "action"};
+        char **slot[] = {&rule->separator, &rule->replacement, &regex, &action};
+        for (size_t k = 0; !rc && k < FROND_ARRAY_SIZE(nullable); k++) {
+            const struct frond_yaml_node *v = frond_yaml_get(r, nullable[k]);
+            if (v && frond_yaml_is_null(v) && !*slot[k]) {
+                *slot[k] = strdup("");
+                rc = *slot[k] ? 0 : -ENOMEM;
+            }
+        }
         long modulus = 0;
         if (!rc) {
             rc = num(x, r, "modulus", &modulus);
@@ -602,7 +615,9 @@ static int load_relabel(struct ctx *x, const struct frond_yaml_node *n, struct s
             int k = relabel_action_parse(action);
             if (k < 0) {
                 rc = frond_yaml_error(x->doc, frond_yaml_get(r, "action"), x->err, x->errlen,
-                                      "unknown relabel action \"%s\"", action);
+                                      *action ? "unknown relabel action \"%s\""
+                                              : "relabel action cannot be empty%s",
+                                      action);
             }
             rule->action = (enum relabel_action)k;
         }

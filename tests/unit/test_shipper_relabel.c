@@ -310,6 +310,22 @@ static const struct rcase cases[] = {
      R("{source_labels: [x], action: uppercase, target_label: b}"), "b=old", ""},
     {"action names are case-insensitive", R("{source_labels: [a], regex: 'x', action: DROP}"),
      "a=x", NULL},
+    /* yaml.v2 (promtail's loader) reads a key without a value as "", not the default. */
+    {"separator: with no value joins with nothing",
+     "      - source_labels: [a, b]\n        separator:\n        target_label: c\n", "a=foo;b=bar",
+     "a=foo;b=bar;c=foobar"},
+    {"regex: with no value matches only the empty string",
+     "      - source_labels: [a]\n        regex:\n        target_label: c\n        replacement: "
+     "x\n      - source_labels: [a]\n        regex:\n        target_label: d\n        "
+     "replacement: y\n",
+     "b=1", "b=1;c=x;d=y"},
+    {"regex: with no value does not match a value",
+     "      - source_labels: [a]\n        regex:\n        target_label: c\n        replacement: "
+     "x\n",
+     "a=foo", "a=foo"},
+    {"replacement: with no value deletes the target",
+     "      - source_labels: [a]\n        target_label: a\n        replacement:\n", "a=foo;b=1",
+     "b=1"},
     {"labelmap skips results that are not label names",
      R("{regex: '(.*)_(.*)', replacement: '$2', action: labelmap}"), "a_=v;b_c=w",
      "a_=v;b_c=w;c=w"},
@@ -379,6 +395,7 @@ static const struct ecase errors[] = {
      "r.yaml:7:", "non-zero modulus"},
     {"      - target_label: x\n        action: frobnicate\n",
      "r.yaml:6:", "unknown relabel action"},
+    {"      - target_label: x\n        action:\n", "r.yaml:6:", "relabel action cannot be empty"},
     {"      - target_label: x\n        regex: '(a'\n", "r.yaml:6:", "missing closing )"},
     {"      - target_label: x\n        regex: 'a(?=b)'\n", "r.yaml:6:", "lookarounds"},
     {"      - target_label: x\n        regex: '(a)\\1'\n", "r.yaml:6:", "backreferences"},
