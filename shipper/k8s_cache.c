@@ -27,6 +27,7 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
+#include "frond/json.h"
 #include "k8s.h"
 
 #define K8S_MAX_DEPTH 64
@@ -563,22 +564,7 @@ void k8s_parser_free(struct k8s_parser *p)
 
 static int status_rc(struct k8s_parser *p, yajl_status st, const void *data, size_t len)
 {
-    if (st == yajl_status_ok) {
-        return 0;
-    }
-    if (st == yajl_status_client_canceled && p->cb_rc) {
-        return p->cb_rc;
-    }
-    unsigned char *e = yajl_get_error(p->h, 0, data, len);
-    snprintf(p->err, sizeof(p->err), "invalid JSON: %s", e ? (const char *)e : "parse error");
-    if (e) {
-        yajl_free_error(p->h, e);
-    }
-    size_t n = strlen(p->err);
-    while (n > 0 && (p->err[n - 1] == '\n' || p->err[n - 1] == ' ')) {
-        p->err[--n] = '\0';
-    }
-    return -EPROTO;
+    return frond_json_status(p->h, st, data, len, p->cb_rc, p->err, sizeof(p->err));
 }
 
 int k8s_parser_feed(struct k8s_parser *p, const void *data, size_t len)

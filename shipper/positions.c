@@ -25,13 +25,7 @@
 
 uint64_t positions_fp_hash(const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return frond_fnv1a64(data, len);
 }
 
 void positions_init(struct positions *p)

@@ -7,6 +7,6 @@ if(EXISTS ${FT_K8S_DIR}/k8s_cache.c AND EXISTS ${FT_K8S_DIR}/labels.c)
   frond_add_fuzz(fuzz_k8s_pod
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_k8s_pod.c ${FT_K8S_DIR}/k8s_cache.c
             ${FT_K8S_DIR}/labels.c
-    LIBS PkgConfig::YAJL Threads::Threads
+    LIBS frond_json PkgConfig::YAJL Threads::Threads
     INCLUDES ${FT_K8S_DIR})
 endif()

@@ -5,6 +5,6 @@ if(EXISTS ${FT_K8S_DIR}/k8s_cache.c AND EXISTS ${FT_K8S_DIR}/labels.c)
   frond_add_unit(test_shipper_k8s
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_shipper_k8s.c ${FT_K8S_DIR}/k8s_cache.c
             ${FT_K8S_DIR}/labels.c
-    LIBS PkgConfig::YAJL Threads::Threads
+    LIBS frond_json PkgConfig::YAJL Threads::Threads
     INCLUDES ${FT_K8S_DIR})
 endif()
