@@ -4,8 +4,8 @@
  * key fails with its line. Keys promtail has but frondtail does not need
  * (gRPC, HTTP server timeouts) are accepted and logged as ignored, so a
  * promtail file loads unchanged; features frondtail does not implement
- * (other pipeline stages, service discovery, relabeling, the journal) fail
- * loudly, because ignoring them would ship the wrong logs.
+ * (pipeline stages other than cri/docker, service discovery, rate limits)
+ * fail loudly, because ignoring them would ship the wrong logs.
  */
 #include <errno.h>
 #include <fcntl.h>

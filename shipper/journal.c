@@ -43,6 +43,10 @@ struct journal {
     char *key;
     char *start_cursor;
     struct frond_series *s_entries;
+    struct frond_series *s_no_message;   /* skipped: no MESSAGE field */
+    struct frond_series *s_empty_labels; /* skipped: no label left after relabeling */
+    struct frond_series *s_too_long;     /* skipped: json line over the limit */
+    struct frond_series *s_truncated;    /* shipped, MESSAGE cut to the limit */
 
     sd_journal *jr;
     pthread_t thread;
@@ -62,7 +66,7 @@ struct journal {
 
 struct journal *journal_new(const struct shipper_config *cfg, const struct scrape_config *sc,
                             size_t noutputs, uint64_t source_id, const char *cursor,
-                            struct frond_metric *entries)
+                            struct frond_metric *entries, struct frond_metric *skipped)
 {
     struct journal *j = calloc(1, sizeof(*j));
     if (!j) {
@@ -91,9 +95,18 @@ struct journal *journal_new(const struct shipper_config *cfg, const struct scrap
             return NULL;
         }
     }
+    const char *job = sc->job_name ? sc->job_name : "";
     if (entries) {
-        const char *v[] = {sc->job_name ? sc->job_name : "", NULL};
+        const char *v[] = {job, NULL};
         j->s_entries = frond_metric_series(entries, v);
+    }
+    if (skipped) {
+        const char *v1[] = {job, "no_message", NULL}, *v2[] = {job, "empty_labels", NULL},
+                   *v3[] = {job, "too_long", NULL}, *v4[] = {job, "truncated", NULL};
+        j->s_no_message = frond_metric_series(skipped, v1);
+        j->s_empty_labels = frond_metric_series(skipped, v2);
+        j->s_too_long = frond_metric_series(skipped, v3);
+        j->s_truncated = frond_metric_series(skipped, v4);
     }
     return j;
 }
@@ -202,6 +215,24 @@ static int json_escape(struct frond_buf *b, const char *s, size_t n)
     return rc;
 }
 
+static void inc(struct frond_series *s)
+{
+    if (s) {
+        frond_series_inc(s);
+    }
+}
+
+/* Does the set hold a label that will be sent (not a __ one)? */
+static bool has_visible_label(const struct labels_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (strncmp(s->l[i].name, "__", 2) != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /*
  * promtail adds the syslog keyword of PRIORITY as __journal_priority_keyword
  * ("err", "warning", ...), which is what people relabel into a `level`
@@ -282,7 +313,12 @@ static void process_entry(struct journal *j, struct frond_buf *line, struct fron
                 rc = frond_buf_putc(line, '"');
             }
         } else if (!rc && klen == 7 && memcmp(d, "MESSAGE", 7) == 0) {
-            rc = frond_buf_append(line, eq + 1, vlen);
+            /* Like max_line_size_truncate for files: ship what fits, count the cut. */
+            size_t room = line->max - line->len;
+            rc = frond_buf_append(line, eq + 1, vlen < room ? vlen : room);
+            if (!rc && vlen > room) {
+                inc(j->s_truncated);
+            }
             have_message = true;
         }
     }
@@ -294,11 +330,17 @@ static void process_entry(struct journal *j, struct frond_buf *line, struct fron
         have_message = true;
     }
     if (rc || !have_message) {
-        /* Too big for the line bound, or no MESSAGE: nothing to ship (like promtail). */
+        /* A JSON line too big for the bound, or no MESSAGE (promtail skips those too). */
+        inc(rc ? j->s_too_long : j->s_no_message);
         labels_cleanup(&s);
         return;
     }
     int keep = j->sc->nrelabel ? relabel_apply(j->sc->relabel, j->sc->nrelabel, &s) : 1;
+    if (keep == 1 && !has_visible_label(&s)) {
+        /* promtail drops an entry whose relabeled label set is empty: Loki would refuse it. */
+        inc(j->s_empty_labels);
+        keep = 0;
+    }
     for (size_t i = 0; keep == 1 && i < j->noutputs; i++) {
         const struct ship_client_config *cc = i < j->cfg->nclients ? &j->cfg->clients[i] : NULL;
         for (size_t k = 0; cc && k < cc->nexternal_labels; k++) {
@@ -337,7 +379,12 @@ static void *journal_main(void *arg)
     struct journal *j = arg;
     struct frond_buf line;
     struct frond_buf *labels = calloc(j->noutputs, sizeof(*labels));
-    frond_buf_init(&line, JOURNAL_MAX_LINE);
+    /* limits_config.max_line_size bounds journal lines too (MESSAGE is cut to it, counted). */
+    size_t max_line = JOURNAL_MAX_LINE;
+    if (j->cfg->max_line_size > 0 && (size_t)j->cfg->max_line_size < max_line) {
+        max_line = (size_t)j->cfg->max_line_size;
+    }
+    frond_buf_init(&line, max_line);
     for (size_t i = 0; labels && i < j->noutputs; i++) {
         frond_buf_init(&labels[i], 64 * 1024);
     }

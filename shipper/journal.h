@@ -33,12 +33,15 @@ struct journal;
 
 /*
  * Prepare a reader for `sc` (which has sc->journal). `cursor` is the saved
- * position (may be NULL). `entries` is a counter family with a `job` label
- * (may be NULL). NULL on failure (logged).
+ * position (may be NULL). `entries` is a counter family with a `job` label,
+ * `skipped` one with `job` and `reason` labels (entries not shipped: no
+ * MESSAGE, empty labels after relabeling, a JSON line over the size
+ * limit; a MESSAGE over it is truncated and counted as "truncated", but
+ * shipped); either may be NULL. NULL on failure (logged).
  */
 struct journal *journal_new(const struct shipper_config *cfg, const struct scrape_config *sc,
                             size_t noutputs, uint64_t source_id, const char *cursor,
-                            struct frond_metric *entries);
+                            struct frond_metric *entries, struct frond_metric *skipped);
 void journal_set_output(struct journal *j, size_t i, tail_push_fn push, void *ctx);
 /* Open the journal and start the reader thread. 0 or a negative errno (logged). */
 FROND_MUST_CHECK int journal_start(struct journal *j);

@@ -641,7 +641,8 @@ int main(int argc, char **argv)
         }
     }
     static const char *const job_label[] = {"job", NULL};
-    struct frond_metric *jm = NULL;
+    static const char *const job_reason_labels[] = {"job", "reason", NULL};
+    struct frond_metric *jm = NULL, *jskip = NULL;
     for (size_t i = 0; i < cfg.nscrapes; i++) {
         const struct scrape_config *sc = &cfg.scrapes[i];
         if (!sc->journal) {
@@ -654,12 +655,17 @@ int main(int argc, char **argv)
         if (!jm) {
             jm = frond_registry_counter(reg, "frondtail_journal_entries_total",
                                         "Journal entries shipped, by scrape job.", job_label);
+            jskip = frond_registry_counter(
+                reg, "frondtail_journal_entries_skipped_total",
+                "Journal entries not shipped (no_message, empty_labels, too_long) or shipped "
+                "cut to the line limit (truncated), by scrape job and reason.",
+                job_reason_labels);
         }
         char key[512];
         snprintf(key, sizeof(key), "journal-%s", sc->job_name ? sc->job_name : "");
         struct positions_entry *pe = positions_get(&pos, key);
-        journals[nj] =
-            journal_new(&cfg, sc, to.noutputs, (1ULL << 62) + nj, pe ? pe->cursor : NULL, jm);
+        journals[nj] = journal_new(&cfg, sc, to.noutputs, (1ULL << 62) + nj, pe ? pe->cursor : NULL,
+                                   jm, jskip);
         if (!journals[nj]) {
             goto out;
         }

@@ -84,7 +84,7 @@ class JournalConfig(tl.Config):
                   "        regex: noisy\\.service",
                   "        action: drop"]
         with open(self.path, "w") as f:
-            f.write(head + "\n".join(lines) + "\n")
+            f.write(head + "\n".join(lines) + "\n" + self.extra)
         return self.path
 
 
@@ -108,17 +108,21 @@ def test_fields_labels_and_messages(h):
         (5, base + 5, [("PRIORITY", "6"), ("_SYSTEMD_UNIT", "ssh.service"),
                        ("CODE_LINE", "no MESSAGE field, skipped like promtail")]),
     ]
+    entries.append((6, base + 6, [("MESSAGE", "x" * 5000), ("PRIORITY", "6"),
+                                  ("_SYSTEMD_UNIT", "ssh.service")]))
     write_journal(jdir, "system", entries)
     loki = tl.LokiStandin(h.tmp).start()
     h.on_cleanup(loki.stop)
     cfg = JournalConfig(h, loki.url, jdir)
+    cfg.extra = "limits_config:\n  max_line_size: 4096\n  max_line_size_truncate: true\n"
     p = tl.start(h, cfg)
-    loki.wait_count(3, timeout=30)
+    loki.wait_count(4, timeout=30)
     got = sorted(loki.entries(), key=lambda e: e[2])
     want = [
         (base + 1, b"Accepted publickey for root", "ssh.service", "info"),
         (base + 2, b"line one\nline two\nline three", "kubelet.service", "err"),
         (base + 4, b"bin\x01ary \xff\xfe bytes", "containerd.service", "warning"),
+        (base + 6, b"x" * 4096, "ssh.service", "info"),
     ]
     if len(got) != len(want):
         raise TestFailure("want %d entries, got %d: %r" % (len(want), len(got), got))
@@ -128,6 +132,11 @@ def test_fields_labels_and_messages(h):
             raise TestFailure("entry %r %r, want ts %d line %r" % (ts, line, usec * 1000, msg))
         if lbl != {"job": "systemd-journal", "unit": unit, "level": level}:
             raise TestFailure("labels %r for %s" % (lbl, unit))
+    m = tl.metrics(cfg)
+    for reason, want_n in (("no_message", 1), ("truncated", 1), ("too_long", 0)):
+        n = tl.metric_sum(m, "frondtail_journal_entries_skipped_total", job="sys", reason=reason)
+        if n != want_n:
+            raise TestFailure("skipped{reason=%s} = %s, want %s" % (reason, n, want_n))
     p.stop(expect_code=0)
 
 

@@ -115,7 +115,7 @@ int main(void)
     struct shipper_config cfg;
     CHECK_INT(config_parse(&cfg, "j.yaml", text, strlen(text), false, err, sizeof(err)), 0);
     struct capture cap = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    struct journal *j = journal_new(&cfg, &cfg.scrapes[0], 1, 77, NULL, NULL);
+    struct journal *j = journal_new(&cfg, &cfg.scrapes[0], 1, 77, NULL, NULL, NULL);
     CHECK(j != NULL);
     journal_set_output(j, 0, cap_push, &cap);
     CHECK_INT(journal_start(j), 0);
@@ -145,7 +145,7 @@ int main(void)
     write_journal(dir, "b", 4, 2, base);
     memset(cap.lines, 0, sizeof(cap.lines));
     cap.n = 0;
-    j = journal_new(&cfg, &cfg.scrapes[0], 1, 78, cursor, NULL);
+    j = journal_new(&cfg, &cfg.scrapes[0], 1, 78, cursor, NULL, NULL);
     CHECK(j != NULL);
     journal_set_output(j, 0, cap_push, &cap);
     CHECK_INT(journal_start(j), 0);
