@@ -1,6 +1,7 @@
 /*
- * Rendering a registry (frond_registry_render, see frond/registry.h): snap
- * the direct metrics into a fresh scrape, run the collectors, sort the
+ * Rendering a registry (frond_registry_render, see frond/registry.h): open
+ * the direct metrics' families, run the collectors, snap the direct
+ * metrics (after the collectors, so what they counted shows), sort the
  * families, drop duplicate series (first kept, counted, logged once per
  * family) with a hash set, and hand every sample to expo.c's line writers,
  * which fill the output buffer in place. Everything format-specific lives
@@ -20,64 +21,136 @@
 #include "frond/log.h"
 #include "registry_int.h"
 
-/* Copy the direct metrics' current values into the scrape, before any collector runs. */
-static int snapshot_direct(struct frond_scrape *sc)
+/*
+ * A direct metric and the scrape family it renders into. The families are
+ * opened before the collectors run, so a direct metric keeps its type and
+ * its family's place even when a collector opens the same name; the values
+ * are snapped only after the collectors ran, so a counter that a collector
+ * increments during the scrape (an exporter's scrape error counter, say)
+ * shows the increment in this scrape rather than the next one.
+ */
+struct direct_ent {
+    struct frond_metric *m;
+    struct frond_family *f;
+    struct sample *saved_head; /* the collectors' samples, moved aside */
+    struct sample **saved_tail;
+    size_t saved_n;
+};
+
+/* Open one family per direct metric registered now; later ones wait for the next scrape. */
+static int open_direct(struct frond_scrape *sc, struct direct_ent **ents, size_t *nents)
 {
     int rc = 0;
     struct frond_registry *reg = sc->reg;
+    size_t n = 0;
+    *ents = NULL;
+    *nents = 0;
     frond_reg_lock(reg);
-    for (struct frond_metric *m = reg->metrics; m && !rc; m = m->next) {
-        struct frond_family *f = frond_scrape_family(sc, m->name, m->type, m->help);
-        if (!f) {
-            rc = sc->full ? -ENOSPC : -ENOMEM;
-            break;
-        }
-        pthread_mutex_lock(&m->lock);
-        double *bounds = NULL;
-        if (m->type == FROND_HISTOGRAM && m->nbounds) {
-            bounds = frond_reg_arena_alloc(sc, m->nbounds * sizeof(double));
-            if (!bounds) {
-                rc = sc->full ? -ENOSPC : -ENOMEM;
-            } else {
-                memcpy(bounds, m->bounds, m->nbounds * sizeof(double));
-            }
-        }
-        for (struct frond_series *s = m->first; s && !rc; s = s->next) {
-            struct frond_label labels[FROND_MAX_LABELS];
-            for (size_t i = 0; i < m->nlabels; i++) {
-                labels[i].name = m->label_names[i];
-                labels[i].value = s->values[i];
-            }
-            double value = bits_to_double(atomic_load_explicit(&s->bits, memory_order_relaxed));
-            if (m->type != FROND_HISTOGRAM) {
-                rc = frond_reg_add_sample(sc, f, value, m->nlabels, labels, NULL, NULL);
-            } else {
-                double *cum =
-                    m->nbounds ? frond_reg_arena_alloc(sc, m->nbounds * sizeof(double)) : NULL;
-                if (m->nbounds && !cum) {
-                    rc = sc->full ? -ENOSPC : -ENOMEM;
-                    break;
-                }
-                uint64_t acc = 0;
-                for (size_t i = 0; i < m->nbounds; i++) {
-                    acc += atomic_load_explicit(&s->counts[i], memory_order_relaxed);
-                    cum[i] = (double)acc;
-                }
-                acc += atomic_load_explicit(&s->counts[m->nbounds], memory_order_relaxed);
-                const struct hist hs = {.nb = m->nbounds,
-                                        .bounds = bounds,
-                                        .cum = cum,
-                                        .sum = value,
-                                        .count = (double)acc};
-                rc = frond_reg_add_sample(sc, f, hs.count, m->nlabels, labels, NULL, &hs);
-            }
-            if (!rc && s == reg->dup_series) {
-                sc->dup_sample = sc->last_sample;
-            }
-        }
-        pthread_mutex_unlock(&m->lock);
+    for (struct frond_metric *m = reg->metrics; m; m = m->next) {
+        n++;
     }
+    struct direct_ent *e = n ? frond_reg_arena_alloc(sc, n * sizeof(*e)) : NULL;
+    if (n && !e) {
+        rc = sc->full ? -ENOSPC : -ENOMEM;
+        goto out;
+    }
+    size_t i = 0;
+    for (struct frond_metric *m = reg->metrics; m && i < n; m = m->next, i++) {
+        e[i].m = m;
+        e[i].f = frond_scrape_family(sc, m->name, m->type, m->help);
+        if (!e[i].f) {
+            rc = sc->full ? -ENOSPC : -ENOMEM;
+            goto out;
+        }
+    }
+    *ents = e;
+    *nents = n;
+out:
     frond_reg_unlock(reg);
+    return rc;
+}
+
+/* Copy one direct metric's current values into its family. */
+static int snapshot_metric(struct frond_scrape *sc, struct frond_metric *m, struct frond_family *f)
+{
+    int rc = 0;
+    struct frond_registry *reg = sc->reg;
+    pthread_mutex_lock(&m->lock);
+    double *bounds = NULL;
+    if (m->type == FROND_HISTOGRAM && m->nbounds) {
+        bounds = frond_reg_arena_alloc(sc, m->nbounds * sizeof(double));
+        if (!bounds) {
+            rc = sc->full ? -ENOSPC : -ENOMEM;
+        } else {
+            memcpy(bounds, m->bounds, m->nbounds * sizeof(double));
+        }
+    }
+    for (struct frond_series *s = m->first; s && !rc; s = s->next) {
+        struct frond_label labels[FROND_MAX_LABELS];
+        for (size_t i = 0; i < m->nlabels; i++) {
+            labels[i].name = m->label_names[i];
+            labels[i].value = s->values[i];
+        }
+        double value = bits_to_double(atomic_load_explicit(&s->bits, memory_order_relaxed));
+        if (m->type != FROND_HISTOGRAM) {
+            rc = frond_reg_add_sample(sc, f, value, m->nlabels, labels, NULL, NULL);
+        } else {
+            double *cum =
+                m->nbounds ? frond_reg_arena_alloc(sc, m->nbounds * sizeof(double)) : NULL;
+            if (m->nbounds && !cum) {
+                rc = sc->full ? -ENOSPC : -ENOMEM;
+                break;
+            }
+            uint64_t acc = 0;
+            for (size_t i = 0; i < m->nbounds; i++) {
+                acc += atomic_load_explicit(&s->counts[i], memory_order_relaxed);
+                cum[i] = (double)acc;
+            }
+            acc += atomic_load_explicit(&s->counts[m->nbounds], memory_order_relaxed);
+            const struct hist hs = {
+                .nb = m->nbounds, .bounds = bounds, .cum = cum, .sum = value, .count = (double)acc};
+            rc = frond_reg_add_sample(sc, f, hs.count, m->nlabels, labels, NULL, &hs);
+        }
+        if (!rc && s == reg->dup_series) {
+            sc->dup_sample = sc->last_sample;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+/*
+ * Snap the direct metrics after the collectors ran. Their samples go in
+ * front of any a collector added to the same family, as when they were
+ * snapped first: on a duplicate series the direct metric's value is the one
+ * kept, and the output is byte-identical to the old order.
+ */
+static int snapshot_direct(struct frond_scrape *sc, struct direct_ent *e, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct frond_family *f = e[i].f;
+        e[i].saved_head = f->head;
+        e[i].saved_tail = f->tail;
+        e[i].saved_n = f->n;
+        f->head = NULL;
+        f->tail = &f->head;
+        f->n = 0;
+    }
+    frond_reg_lock(sc->reg);
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = snapshot_metric(sc, e[i].m, e[i].f);
+    }
+    frond_reg_unlock(sc->reg);
+    /* Put the collectors' samples back behind, even on failure: the lists stay whole. */
+    for (size_t i = 0; i < n; i++) {
+        struct frond_family *f = e[i].f;
+        if (e[i].saved_n) {
+            *f->tail = e[i].saved_head;
+            f->tail = e[i].saved_tail;
+            f->n += e[i].saved_n;
+        }
+    }
     return rc;
 }
 
@@ -186,7 +259,9 @@ int frond_registry_render(struct frond_registry *reg, enum frond_expo_format for
     frond_buf_reset(out);
     frond_reg_scrape_init(&sc, reg, deadline, out->max);
 
-    rc = snapshot_direct(&sc);
+    struct direct_ent *direct = NULL;
+    size_t ndirect = 0;
+    rc = open_direct(&sc, &direct, &ndirect);
     if (rc) {
         goto out;
     }
@@ -217,6 +292,10 @@ int frond_registry_render(struct frond_registry *reg, enum frond_expo_format for
     }
     if (sc.full || sc.oom) {
         rc = sc.full ? -ENOSPC : -ENOMEM;
+        goto out;
+    }
+    rc = snapshot_direct(&sc, direct, ndirect);
+    if (rc) {
         goto out;
     }
 

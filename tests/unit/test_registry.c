@@ -443,6 +443,53 @@ static void test_deadline(void)
     frond_registry_free(reg);
 }
 
+/* ---- a collector that updates a direct metric: seen in the same render ---- */
+
+struct same_scrape {
+    struct frond_series *errors;
+    struct frond_metric *up;
+};
+
+static int collect_counts_error(struct frond_scrape *s, void *ctx)
+{
+    struct same_scrape *st = ctx;
+    /* As an exporter does on a failed backend call: count it, then report up 0. */
+    frond_series_inc(st->errors);
+    frond_series_set(frond_metric_series(st->up, NULL), 0);
+    /* The same series as the direct gauge: the direct value must win (first kept). */
+    struct frond_family *f = frond_scrape_family(s, "same_up", FROND_GAUGE, NULL);
+    CHECK_INT(frond_scrape_samplev(s, f, 7, 0, NULL), 0);
+    f = frond_scrape_family(s, "same_up", FROND_GAUGE, NULL);
+    static const struct frond_label extra[] = {{"from", "collector"}};
+    CHECK_INT(frond_scrape_samplev(s, f, 5, 1, extra), 0);
+    return 0;
+}
+
+static void test_direct_after_collectors(void)
+{
+    struct frond_registry *reg = frond_registry_new();
+    struct same_scrape st;
+    st.errors = frond_metric_series(
+        frond_registry_counter(reg, "same_errors_total", "Errors.", NULL), NULL);
+    st.up = frond_registry_gauge(reg, "same_up", "Up.", NULL);
+    frond_series_set(frond_metric_series(st.up, NULL), 1);
+    CHECK_INT(frond_registry_add_collector(reg, collect_counts_error, &st), 0);
+    struct frond_buf out;
+    frond_buf_init(&out, 1 << 20);
+    CHECK_INT(render(reg, FROND_EXPO_TEXT, &out), 0);
+    const char *txt = frond_buf_cstr(&out);
+    /* Before the fix the snapshot preceded the collectors: 0 errors and up 1. */
+    CHECK(strstr(txt, "\nsame_errors_total 1\n") != NULL);
+    CHECK(strstr(txt, "# TYPE same_up gauge\nsame_up 0\nsame_up{from=\"collector\"} 5\n") != NULL);
+    CHECK(strstr(txt, "same_up 7") == NULL);
+    CHECK(strstr(txt, "frond_registry_duplicate_series_total 1\n") != NULL);
+    /* The next render counts once more, not twice. */
+    CHECK_INT(render(reg, FROND_EXPO_TEXT, &out), 0);
+    CHECK(strstr(frond_buf_cstr(&out), "\nsame_errors_total 2\n") != NULL);
+    frond_buf_cleanup(&out);
+    frond_registry_free(reg);
+}
+
 /* ---- scale: many series (past 2 MiB of arena: huge-page chunks), many duplicates ---- */
 
 static int collect_many(struct frond_scrape *s, void *ctx)
@@ -613,6 +660,7 @@ int main(void)
     test_golden();
     test_contracts();
     test_deadline();
+    test_direct_after_collectors();
     test_scrape_bound();
     test_many();
     test_concurrency();

@@ -32,6 +32,10 @@
  *   collector samples in the order they were added; labels keep the order
  *   the caller gave. A direct metric and a collector family of the same
  *   name and type are merged; a different type is refused (logged once).
+ * - Direct metrics are read after the collectors ran, so an update a
+ *   collector makes to a direct metric (a scrape error counter) shows in
+ *   the same render; a direct metric declared while a render runs shows
+ *   from the next one.
  * - A duplicate is the same label set in any order (same family, so the
  *   same name); a stateset's state label takes part, a histogram's `le`
  *   does not (a whole histogram series is one unit).
