@@ -170,6 +170,21 @@ static int read_secret(struct ctx *x, const struct frond_yaml_node *at, const ch
     return 0;
 }
 
+/*
+ * A value that goes into an HTTP header line (tenant, bearer token, extra
+ * headers) must not hold CR or LF: curl would send a broken request, and
+ * Loki would answer 400 or 401 on every try.
+ */
+static int no_crlf(struct ctx *x, const struct frond_yaml_node *at, const char *what,
+                   const char *value)
+{
+    if (value && strpbrk(value, "\r\n")) {
+        return frond_yaml_error(x->doc, at, x->err, x->errlen,
+                                "%s must not contain a line break (CR or LF)", what);
+    }
+    return 0;
+}
+
 static int string_map(struct ctx *x, const struct frond_yaml_node *n, const char *what,
                       bool label_names, struct labels_set *out)
 {
@@ -289,6 +304,9 @@ static int load_client(struct ctx *x, const struct frond_yaml_node *n,
         rc = str(x, n, "tenant_id", &cc->tenant_id);
     }
     if (!rc) {
+        rc = no_crlf(x, frond_yaml_get(n, "tenant_id"), "tenant_id", cc->tenant_id);
+    }
+    if (!rc) {
         rc = dur(x, n, "batchwait", &cc->batchwait);
     }
     if (!rc) {
@@ -351,6 +369,12 @@ static int load_client(struct ctx *x, const struct frond_yaml_node *n,
     }
     if (!rc && tokfile) {
         rc = read_secret(x, frond_yaml_get(n, "bearer_token_file"), tokfile, &cc->bearer_token);
+        if (!rc) {
+            rc = no_crlf(x, frond_yaml_get(n, "bearer_token_file"), "the bearer_token_file's token",
+                         cc->bearer_token);
+        }
+    } else if (!rc) {
+        rc = no_crlf(x, frond_yaml_get(n, "bearer_token"), "bearer_token", cc->bearer_token);
     }
     free(tokfile);
     const struct frond_yaml_node *t = frond_yaml_get(n, "tls_config");
@@ -379,6 +403,12 @@ static int load_client(struct ctx *x, const struct frond_yaml_node *n,
     const struct frond_yaml_node *h = frond_yaml_get(n, "headers");
     if (!rc && h) {
         rc = string_map(x, h, "headers", false, &tmp);
+        for (size_t i = 0; !rc && h->kind == FROND_YAML_MAP && i < h->n; i++) {
+            rc = no_crlf(x, h->keys[i], "a header name", h->keys[i]->value);
+            if (!rc && h->items[i]->kind == FROND_YAML_SCALAR) {
+                rc = no_crlf(x, h->items[i], "a header value", h->items[i]->value);
+            }
+        }
         if (!rc && tmp.n) {
             cc->headers = calloc(tmp.n, sizeof(*cc->headers));
             if (!cc->headers) {

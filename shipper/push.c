@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 
 #include "batch.h"
+#include "frond/buf.h"
 #include "frond/log.h"
 #include "frond/registry.h"
 #include "push.h"
@@ -411,11 +412,42 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return stop_due(ctx) ? 1 : 0;
 }
 
+/*
+ * Append "name: value" to the list, sized exactly: a projected service
+ * account token or an OIDC JWT is easily over 1 KiB, and a header cut short
+ * would be refused with 401 on every try.
+ */
+static int add_header(struct curl_slist **l, const char *name, const char *prefix,
+                      const char *value)
+{
+    struct frond_buf b;
+    struct curl_slist *n = NULL;
+    frond_buf_init(&b, 1u << 20);
+    int rc = frond_buf_puts(&b, name);
+    if (!rc) {
+        rc = frond_buf_puts(&b, ": ");
+    }
+    if (!rc) {
+        rc = frond_buf_puts(&b, prefix);
+    }
+    if (!rc) {
+        rc = frond_buf_puts(&b, value);
+    }
+    if (!rc) {
+        n = curl_slist_append(*l, frond_buf_cstr(&b));
+        rc = n ? 0 : -ENOMEM;
+    }
+    if (!rc) {
+        *l = n;
+    }
+    frond_buf_cleanup(&b);
+    return rc;
+}
+
 static int make_headers(struct ship_queue *q, const char *tenant, struct curl_slist **out)
 {
     const struct ship_client_config *cfg = q->cfg;
     struct curl_slist *l = NULL, *n = NULL;
-    char line[1024];
     int rc = -ENOMEM;
     /* "Expect:" stops curl from waiting for 100-continue before bodies over 1 MiB. */
     const char *fixed[] = {"Content-Type: application/x-protobuf", "Expect:"};
@@ -427,28 +459,23 @@ static int make_headers(struct ship_queue *q, const char *tenant, struct curl_sl
         l = n;
     }
     if (tenant && tenant[0]) {
-        snprintf(line, sizeof(line), "X-Scope-OrgID: %s", tenant);
-        n = curl_slist_append(l, line);
-        if (!n) {
+        rc = add_header(&l, "X-Scope-OrgID", "", tenant);
+        if (rc) {
             goto out;
         }
-        l = n;
     }
-    if (cfg->bearer_token && cfg->bearer_token[0]) {
-        snprintf(line, sizeof(line), "Authorization: Bearer %s", cfg->bearer_token);
-        n = curl_slist_append(l, line);
-        if (!n) {
+    const char *token = cfg->bearer_token;
+    if (token && token[0]) {
+        rc = add_header(&l, "Authorization", "Bearer ", token);
+        if (rc) {
             goto out;
         }
-        l = n;
     }
     for (size_t i = 0; i < cfg->nheaders; i++) {
-        snprintf(line, sizeof(line), "%s: %s", cfg->headers[i].name, cfg->headers[i].value);
-        n = curl_slist_append(l, line);
-        if (!n) {
+        rc = add_header(&l, cfg->headers[i].name, "", cfg->headers[i].value);
+        if (rc) {
             goto out;
         }
-        l = n;
     }
     rc = 0;
 out:

@@ -4,9 +4,11 @@
  * every broken file fails with its exact file:line.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "config.h"
@@ -231,6 +233,10 @@ static void test_broken(void)
         {"server: [1\n", "b.yaml:"},
         {"- a\n- b\n", "b.yaml:1:"},
         {"frondtail:\n  start_position: middle\n", "b.yaml:2:"},
+        /* CR or LF in anything that becomes an HTTP header line. */
+        {"clients:\n  - url: http://x\n    tenant_id: \"a\\nb\"\n", "b.yaml:3:"},
+        {"clients:\n  - url: http://x\n    bearer_token: \"t\\r\\nX-Evil: 1\"\n", "b.yaml:3:"},
+        {"clients:\n  - url: http://x\n    headers:\n      X-A: \"v\\nX-B: 1\"\n", "b.yaml:4:"},
     };
     for (size_t i = 0; i < FROND_ARRAY_SIZE(cases); i++) {
         struct shipper_config c;
@@ -246,10 +252,35 @@ static void test_broken(void)
     }
 }
 
+/* A token file with a line break inside (not just trailing) is refused at load. */
+static void test_token_file_crlf(void)
+{
+    char path[] = "/tmp/frondtail-tokXXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK_INT(write(fd, "abc\ndef\n", 8), 8);
+    close(fd);
+    char text[256];
+    snprintf(text, sizeof(text), "clients:\n  - url: http://x\n    bearer_token_file: %s\n", path);
+    struct shipper_config c;
+    char err[512] = "";
+    CHECK_INT(config_parse(&c, "t.yaml", text, strlen(text), false, err, sizeof(err)), -EINVAL);
+    CHECK(strncmp(err, "t.yaml:3:", 9) == 0);
+    /* Trailing newlines are a Kubernetes mount's, cut and accepted. */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK_INT(write(fd, "abcdef\n", 7), 7);
+    close(fd);
+    CHECK_INT(config_parse(&c, "t.yaml", text, strlen(text), false, err, sizeof(err)), 0);
+    CHECK_STR(c.clients[0].bearer_token, "abcdef");
+    config_cleanup(&c);
+    unlink(path);
+}
+
 int main(void)
 {
     test_full();
     test_defaults();
     test_broken();
+    test_token_file_crlf();
     return check_done("test_shipper_config");
 }

@@ -190,12 +190,12 @@ struct server {
     size_t nrequests;
     double times[64];
     size_t entries[64];
-    char tenant[64];
+    char tenant[4096];
     char tenants[8][64]; /* X-Scope-OrgID of the first requests */
     char user_agent[64];
     char content_type[64];
-    char authorization[128];
-    char custom[64];
+    char authorization[8192];
+    char custom[8192];
     atomic_bool quit;
 };
 
@@ -242,7 +242,7 @@ static size_t count_entries(const char *body, size_t len)
 /* Serve one connection until the client closes it; false to close it early. */
 static bool serve_request(struct server *s, int c)
 {
-    char head[8192];
+    char head[32768];
     size_t hl = 0;
     char *end = NULL;
     while (!end) {
@@ -284,7 +284,10 @@ static bool serve_request(struct server *s, int c)
     }
     header_value(head, "X-Scope-OrgID:", s->tenant, sizeof(s->tenant));
     if (i < FROND_ARRAY_SIZE(s->tenants)) {
-        snprintf(s->tenants[i], sizeof(s->tenants[i]), "%s", s->tenant);
+        /* The first requests' tenants are short; a long one is checked through `tenant`. */
+        size_t tl = strnlen(s->tenant, sizeof(s->tenants[i]) - 1);
+        memcpy(s->tenants[i], s->tenant, tl);
+        s->tenants[i][tl] = '\0';
     }
     header_value(head, "User-Agent:", s->user_agent, sizeof(s->user_agent));
     header_value(head, "Content-Type:", s->content_type, sizeof(s->content_type));
@@ -561,6 +564,42 @@ static void test_queue_batchsize(void)
     fixture_stop(&f);
 }
 
+/*
+ * Headers are sized exactly: a 4 KiB bearer token (projected service
+ * account tokens and OIDC JWTs are often over 1 KiB), a long tenant and a
+ * long custom header all arrive whole.
+ */
+static void test_queue_long_headers(void)
+{
+    static const struct reply ok[] = {{204, NULL, NULL, false, false}};
+    static char token[4097], tenant[2049], custom[3001];
+    for (size_t i = 0; i < sizeof(token) - 1; i++) {
+        token[i] = (char)('a' + i % 26);
+    }
+    memset(tenant, 't', sizeof(tenant) - 1);
+    memset(custom, 'c', sizeof(custom) - 1);
+    struct fixture f;
+    fixture_start(&f, ok, 1);
+    f.cfg.batchwait = 0.01;
+    f.cfg.bearer_token = token;
+    f.cfg.tenant_id = tenant;
+    struct ship_header h = {"X-Custom", custom};
+    f.cfg.headers = &h;
+    f.cfg.nheaders = 1;
+    struct ship_queue *q = ship_queue_new(&f.cfg, 0, NULL, on_ack, &f.acks);
+    CHECK(q != NULL);
+    CHECK_INT(push_line(q, 3, 33, "x"), 0);
+    WAIT_FOR(acked(&f.acks, 3) == 33, 10);
+    CHECK_INT(acked(&f.acks, 3), 33);
+    ship_queue_stop(q, frond_now_monotonic() + 5);
+    CHECK_INT(strlen(f.srv.authorization), 7 + 4096);
+    CHECK(strncmp(f.srv.authorization, "Bearer ", 7) == 0);
+    CHECK(strcmp(f.srv.authorization + 7, token) == 0);
+    CHECK_INT(strlen(f.srv.custom), 3000);
+    CHECK_INT(strlen(f.srv.tenant), 2048);
+    fixture_stop(&f);
+}
+
 static void test_queue_backlog_bound(void)
 {
     static const struct reply fail[] = {{500, NULL, "down", false, false}};
@@ -777,6 +816,7 @@ int main(void)
     test_queue_acks_and_headers();
     test_queue_batchwait();
     test_queue_batchsize();
+    test_queue_long_headers();
     test_queue_backlog_bound();
     test_queue_ready_depth();
     test_queue_retry_then_ok();
