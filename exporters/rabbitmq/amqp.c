@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <amqp.h>
 #include <amqp_framing.h>
@@ -399,25 +400,38 @@ static int declare(struct amqp_vhost *v, const char *queue, uint32_t *messages, 
     return -EIO;
 }
 
-int rmq_amqp_collect(struct frond_scrape *s, void *ctx)
+/*
+ * Take the connections' lock, waiting at most until `deadline` (monotonic).
+ * A scrape stuck on a hung broker holds the lock for up to its own timeout;
+ * the scrapes queued behind it must give up at their deadlines instead of
+ * answering after Prometheus stopped waiting. timedlock wants CLOCK_REALTIME.
+ */
+static int lock_until(pthread_mutex_t *lock, double deadline)
 {
-    struct rmq_amqp *a = ctx;
-    double start = frond_now_monotonic();
-    double deadline = frond_scrape_deadline_within(s, start, a->timeout);
-    struct frond_family *ready = frond_scrape_family(
-        s, "rabbitmq_queue_messages_ready", FROND_GAUGE,
-        "Messages ready to be delivered to consumers (AMQP passive queue.declare: message_count).");
-    struct frond_family *cons = frond_scrape_family(
-        s, "rabbitmq_queue_consumers", FROND_GAUGE,
-        "Consumers attached to the queue (AMQP passive queue.declare: consumer_count).");
-    if (!ready || !cons) {
-        return -ENOMEM;
+    double left = deadline - frond_now_monotonic();
+    if (left < 0) {
+        left = 0;
     }
+    double at = frond_now_realtime() + left;
+    struct timespec ts;
+    ts.tv_sec = (time_t)at;
+    ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    } else if (ts.tv_nsec < 0) {
+        ts.tv_nsec = 0;
+    }
+    return pthread_mutex_timedlock(lock, &ts);
+}
+
+/* Read the listed queues of every vhost; the caller holds a->lock. */
+static int scrape_vhosts(struct rmq_amqp *a, struct frond_scrape *s, struct frond_family *ready,
+                         struct frond_family *cons, double deadline, bool *all_up_out)
+{
     bool all_up = true;
     int rc = 0;
     char msg[300];
-
-    pthread_mutex_lock(&a->lock);
     for (size_t i = 0; i < a->nvhosts && !rc; i++) {
         struct amqp_vhost *v = &a->vhosts[i];
         msg[0] = '\0';
@@ -466,7 +480,39 @@ int rmq_amqp_collect(struct frond_scrape *s, void *ctx)
             }
         }
     }
-    pthread_mutex_unlock(&a->lock);
+    *all_up_out = all_up;
+    return rc;
+}
+
+int rmq_amqp_collect(struct frond_scrape *s, void *ctx)
+{
+    struct rmq_amqp *a = ctx;
+    double start = frond_now_monotonic();
+    double deadline = frond_scrape_deadline_within(s, start, a->timeout);
+    struct frond_family *ready = frond_scrape_family(
+        s, "rabbitmq_queue_messages_ready", FROND_GAUGE,
+        "Messages ready to be delivered to consumers (AMQP passive queue.declare: message_count).");
+    struct frond_family *cons = frond_scrape_family(
+        s, "rabbitmq_queue_consumers", FROND_GAUGE,
+        "Consumers attached to the queue (AMQP passive queue.declare: consumer_count).");
+    if (!ready || !cons) {
+        return -ENOMEM;
+    }
+    bool all_up = true;
+    int rc = 0;
+    if (lock_until(&a->lock, deadline) == 0) {
+        rc = scrape_vhosts(a, s, ready, cons, deadline, &all_up);
+        pthread_mutex_unlock(&a->lock);
+    } else {
+        /* Another scrape still waits on the broker: report down now, in time. */
+        all_up = false;
+        frond_error("RabbitMQ AMQP scrape failed", "url", a->redacted_url, "err",
+                    "an earlier scrape still holds the AMQP connections past this scrape's "
+                    "deadline");
+        if (a->errors) {
+            frond_series_inc(a->errors);
+        }
+    }
 
     struct frond_family *aup = frond_scrape_family(
         s, "rabbitmq_amqp_up", FROND_GAUGE,

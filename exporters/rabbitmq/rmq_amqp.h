@@ -16,7 +16,10 @@
  *
  * Ownership: struct rmq_amqp owns its connections and copies of the
  * configuration. Thread-safety: scrapes are serialised by an internal
- * mutex (the connections are shared state).
+ * mutex (the connections are shared state). A scrape waits for that
+ * mutex only until its own deadline: behind a scrape stuck on a hung
+ * broker it gives up in time and reports rabbitmq_amqp_up 0 and
+ * rabbitmq_up 0 (and counts a scrape error) instead of answering late.
  */
 #ifndef RMQ_AMQP_H
 #define RMQ_AMQP_H

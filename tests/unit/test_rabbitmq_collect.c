@@ -6,12 +6,19 @@
  * expected series: absent (never sentinel) for missing fields, the info
  * and stateset series, anchored filters. Also: filter compilation, the
  * password scrubber used on curl's error text, percent-decoding of
- * --amqp.queues.
+ * --amqp.queues. And: a scrape queued behind another that hangs on a
+ * silent AMQP broker answers by its own deadline with rabbitmq_amqp_up 0.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "collect.h"
@@ -249,6 +256,81 @@ static void test_amqp_config(void)
     CHECK(a == NULL);
 }
 
+/* ---- AMQP: a scrape does not wait past its deadline behind a hung one ---- */
+
+struct hung_scrape {
+    struct frond_registry *reg;
+    double deadline;
+    int rc;
+};
+
+static void *render_thread(void *arg)
+{
+    struct hung_scrape *h = arg;
+    struct frond_buf out;
+    frond_buf_init(&out, 1 << 20);
+    h->rc = frond_registry_render(h->reg, FROND_EXPO_TEXT, h->deadline, &out);
+    frond_buf_cleanup(&out);
+    return NULL;
+}
+
+static void test_amqp_lock_deadline(void)
+{
+    /* A broker that completes TCP handshakes (backlog) and never says a word. */
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof(sa);
+    CHECK(ls >= 0);
+    CHECK_INT(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    CHECK_INT(listen(ls, 8), 0);
+    CHECK_INT(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+    char url[64];
+    snprintf(url, sizeof(url), "amqp://u:p@127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+    struct rmq_amqp *a = NULL;
+    char err[256] = "";
+    CHECK_INT(rmq_amqp_new(url, "v/q", NULL, NULL, 3, NULL, &a, err, sizeof(err)), 0);
+    struct frond_registry *reg = frond_registry_new();
+    CHECK(a && reg);
+    if (!a || !reg) {
+        rmq_amqp_free(a);
+        frond_registry_free(reg);
+        close(ls);
+        return;
+    }
+    CHECK_INT(frond_registry_add_collector(reg, rmq_amqp_collect, a), 0);
+
+    /* The first scrape connects and hangs in the handshake, holding the connections. */
+    struct hung_scrape first = {.reg = reg, .deadline = frond_now_monotonic() + 3};
+    pthread_t t;
+    CHECK_INT(pthread_create(&t, NULL, render_thread, &first), 0);
+    struct pollfd pfd = {.fd = ls, .events = POLLIN};
+    CHECK_INT(poll(&pfd, 1, 2500), 1);
+    int conn = accept(ls, NULL, NULL);
+    CHECK(conn >= 0);
+
+    /* The second has a 0.5 s budget: it must answer in about that, not after the first. */
+    struct frond_buf out;
+    frond_buf_init(&out, 1 << 20);
+    double t0 = frond_now_monotonic();
+    CHECK_INT(frond_registry_render(reg, FROND_EXPO_TEXT, t0 + 0.5, &out), 0);
+    double took = frond_now_monotonic() - t0;
+    CHECK(took < 1.5);
+    CHECK(strstr(frond_buf_cstr(&out), "\nrabbitmq_amqp_up 0\n") != NULL);
+    CHECK(strstr(frond_buf_cstr(&out), "\nrabbitmq_up 0\n") != NULL);
+    CHECK(strstr(frond_buf_cstr(&out), "rabbitmq_queue_messages_ready{") == NULL);
+    frond_buf_cleanup(&out);
+
+    pthread_join(t, NULL);
+    CHECK_INT(first.rc, 0);
+    if (conn >= 0) {
+        close(conn);
+    }
+    close(ls);
+    frond_registry_free(reg);
+    rmq_amqp_free(a);
+}
+
 int main(void)
 {
     test_full_mapping();
@@ -256,5 +338,6 @@ int main(void)
     test_filter_compile();
     test_scrub_and_decode();
     test_amqp_config();
+    test_amqp_lock_deadline();
     return check_done("test_rabbitmq_collect");
 }
