@@ -31,15 +31,40 @@ void parse_state_cleanup(struct parse_state *st)
     memset(st, 0, sizeof(*st));
 }
 
+/*
+ * A buffer that once held a huge line gives the memory back: sixty files
+ * that each joined one 1 MiB line would otherwise keep over 100 MB
+ * resident for good. Called only when the buffer holds nothing needed.
+ * A failed shrink keeps the larger buffer, which is still valid.
+ */
+static void shrink(char **buf, size_t *cap)
+{
+    if (*cap <= PARSE_KEEP_CAP) {
+        return;
+    }
+    char *nb = realloc(*buf, PARSE_KEEP_CAP);
+    if (nb) {
+        *buf = nb;
+        *cap = PARSE_KEEP_CAP;
+    }
+}
+
+static void join_clear(struct parse_join *j)
+{
+    j->len = 0;
+    j->nlines = 0;
+    j->active = false;
+    j->emitted = false;
+    j->cut = false;
+    shrink(&j->buf, &j->cap);
+}
+
 void parse_state_reset(struct parse_state *st)
 {
     for (size_t i = 0; i < FROND_ARRAY_SIZE(st->join); i++) {
-        struct parse_join *j = &st->join[i];
-        j->len = 0;
-        j->nlines = 0;
-        j->active = false;
-        j->emitted = false;
+        join_clear(&st->join[i]);
     }
+    st->line_cut = false;
 }
 
 uint64_t parse_pending_offset(const struct parse_state *st)
@@ -434,9 +459,19 @@ static int ensure(char **buf, size_t *cap, size_t need)
 
 /* ---- lines ---- */
 
-static void apply_limit(const struct parse_state *st, struct parse_entry *e)
+/*
+ * `over` says the entry already lost bytes before it got here (a physical
+ * line longer than the read buffer, or a join clipped at its bound), so it
+ * is over the limit even when its length is not.
+ */
+static void apply_limit(const struct parse_state *st, struct parse_entry *e, bool over)
 {
     size_t max = st->lim.max_line_size;
+    if (over && (!max || st->lim.truncate)) {
+        e->truncated = true;
+    } else if (over) {
+        e->drop = true;
+    }
     if (max && e->len > max) {
         if (st->lim.truncate) {
             e->len = max;
@@ -514,7 +549,17 @@ static int parse_cri(struct parse_state *st, const char *line, size_t len, uint6
         out->len = mlen;
         return 1;
     }
-    if (ensure(&j->buf, &j->cap, j->len + mlen + 1)) {
+    /*
+     * The join never holds more than its byte bound: a partial line can be
+     * as long as the read buffer (16 MiB), and appending it whole before
+     * the check below would let the buffer reach bound + buffer size. What
+     * does not fit is cut and the entry counted as truncated (or dropped).
+     */
+    size_t limit = join_limit(st);
+    size_t have = j->active ? j->len : 0;
+    size_t room = limit > have ? limit - have : 0;
+    size_t take = mlen < room ? mlen : room;
+    if (ensure(&j->buf, &j->cap, have + take + 1)) {
         return -ENOMEM;
     }
     if (!j->active) {
@@ -522,16 +567,20 @@ static int parse_cri(struct parse_state *st, const char *line, size_t len, uint6
         j->start_offset = offset;
         j->len = 0;
         j->nlines = 0;
+        j->cut = false;
     }
-    memcpy(j->buf + j->len, msg, mlen);
-    j->len += mlen;
+    memcpy(j->buf + j->len, msg, take);
+    j->len += take;
+    if (take < mlen || st->line_cut) {
+        j->cut = true;
+    }
     j->nlines++;
     j->ts_ns = ts;
     /*
      * A full line completes the join; so does reaching either bound, which
      * ships what was gathered as one entry rather than dropping it.
      */
-    if (partial && j->nlines < st->lim.max_partial_lines && j->len < join_limit(st)) {
+    if (partial && j->nlines < st->lim.max_partial_lines && j->len < limit) {
         return 0;
     }
     if (partial) {
@@ -583,18 +632,19 @@ static int parse_docker(struct parse_state *st, const char *line, size_t len, in
     return 1;
 }
 
-/* A join handed out by the previous call is finished now. */
+/*
+ * A join handed out by the previous call is finished now, and so is the
+ * previous unescaped Docker line: both buffers go back to their small size.
+ */
 static void retire_emitted(struct parse_state *st)
 {
     for (size_t i = 0; i < FROND_ARRAY_SIZE(st->join); i++) {
         struct parse_join *j = &st->join[i];
         if (j->emitted) {
-            j->emitted = false;
-            j->active = false;
-            j->len = 0;
-            j->nlines = 0;
+            join_clear(j);
         }
     }
+    shrink(&st->scratch, &st->scratch_cap);
 }
 
 int parse_flush(struct parse_state *st, struct parse_entry *out)
@@ -613,7 +663,7 @@ int parse_flush(struct parse_state *st, struct parse_entry *out)
         out->stream = (enum parse_stream)i;
         out->line = j->buf;
         out->len = j->len;
-        apply_limit(st, out);
+        apply_limit(st, out, j->cut);
         return 1;
     }
     return 0;
@@ -640,9 +690,20 @@ int parse_line(struct parse_state *st, const char *line, size_t len, uint64_t of
         rc = 1;
         break;
     }
-    /* One place for the limit, so malformed lines obey it too. */
+    /*
+     * One place for the limit, so malformed lines obey it too. A cut line
+     * absorbed into a join marked the join instead (above).
+     */
+    bool over = st->line_cut;
+    const struct parse_join *j = &st->join[out->stream];
+    if (rc == 1 && j->emitted && out->line == j->buf) {
+        over = j->cut;
+    }
     if (rc == 1) {
-        apply_limit(st, out);
+        apply_limit(st, out, over);
+    }
+    if (rc >= 0) {
+        st->line_cut = false;
     }
     return rc;
 }

@@ -37,6 +37,11 @@ enum parse_stream {
 
 /* Used when max_line_size is 0 (no limit): joined CRI lines stop growing here. */
 #define PARSE_DEFAULT_JOIN_LIMIT (1024 * 1024)
+/*
+ * Join and unescape buffers above this size are shrunk back to it once
+ * their entry is finished, so one huge line does not pin its memory.
+ */
+#define PARSE_KEEP_CAP (64 * 1024)
 
 struct parse_limits {
     size_t max_line_size;   /* 0 = no limit (limits_config.max_line_size) */
@@ -62,6 +67,7 @@ struct parse_join {
     uint64_t start_offset; /* file offset of the first partial line */
     bool active;
     bool emitted; /* handed out as an entry; reset on the next call */
+    bool cut;     /* bytes were lost (clipped at the bound, or a cut physical line) */
 };
 
 struct parse_state {
@@ -71,6 +77,13 @@ struct parse_state {
     char *scratch;             /* JSON unescape output */
     size_t scratch_cap;
     uint64_t flushed_partials; /* joins emitted because of a bound, for metrics */
+    /*
+     * Set by the caller before parse_line() when the physical line was cut
+     * short (longer than its read buffer): the entry is counted as
+     * truncated (or dropped without max_line_size_truncate) whatever its
+     * length. Cleared by a parse_line() that did not fail.
+     */
+    bool line_cut;
 };
 
 void parse_state_init(struct parse_state *st, enum parse_format format,
@@ -82,7 +95,8 @@ void parse_state_reset(struct parse_state *st);
 /*
  * Parse one physical line starting at file offset `offset`; `read_ts_ns` is
  * used for raw and malformed lines. Returns 1 with *out filled, 0 when the
- * line was absorbed (a partial), -ENOMEM.
+ * line was absorbed (a partial), -ENOMEM. -ENOMEM leaves the state as it
+ * was, so the caller can pause and pass the same line again later.
  */
 FROND_MUST_CHECK int parse_line(struct parse_state *st, const char *line, size_t len,
                                 uint64_t offset, int64_t read_ts_ns, struct parse_entry *out);

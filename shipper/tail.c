@@ -851,6 +851,7 @@ static void register_metrics(struct tail *t, struct frond_registry *reg)
     static const char *const path_label[] = {"path", NULL};
     static const char *const action[] = {"action", NULL};
     static const char *const format[] = {"format", NULL};
+    static const char *const reason_label[] = {"reason", NULL};
     if (!reg) {
         return;
     }
@@ -869,9 +870,17 @@ static void register_metrics(struct tail *t, struct frond_registry *reg)
                              "Files currently open, rotated ones draining included.", NULL);
     t->s_files = series0(m);
     m = frond_registry_counter(reg, "frondtail_lines_too_long_total",
-                               "Lines over limits_config.max_line_size, by what was done.", action);
+                               "Lines over limits_config.max_line_size or longer than the read "
+                               "buffer, by what was done.",
+                               action);
     t->s_long_trunc = series1(m, "truncated");
     t->s_long_drop = series1(m, "dropped");
+    m = frond_registry_counter(reg, "frondtail_lines_dropped_total",
+                               "Lines read from a file but not shipped for a reason other than "
+                               "max_line_size (oom: no memory to hold a line a full output "
+                               "queue refused).",
+                               reason_label);
+    t->s_drop_oom = series1(m, "oom");
     m = frond_registry_counter(
         reg, "frondtail_lines_malformed_total",
         "Lines that did not parse in the file's format; shipped raw with the read time.", format);

@@ -174,8 +174,15 @@ static void truncated(struct tail *t, struct tail_file *f, const char *why)
     new_source(t, f, 0);
     parse_state_reset(&f->ps);
     f->skipping = false;
-    f->pending = false;
-    set_paused(t, f, false);
+    /*
+     * A line read from the old content and refused by a full queue was in
+     * the file: it is still shipped (first), only its offsets are ignored.
+     */
+    if (f->pending) {
+        f->pending_stale = true;
+    } else {
+        set_paused(t, f, false);
+    }
     f->fp_len = 0;
     f->fp = 0;
     tail_file_refresh_fp(t, f);
@@ -603,14 +610,25 @@ static int ship_parsed(struct tail *t, struct tail_file *f, const struct parse_e
  * The stream travels in labels_len until push_all() swaps in the real
  * per-output label string; it saves a field in the pending copy.
  */
+/*
+ * Returns 0, -EAGAIN (the entry is held pending: the line is consumed) or
+ * -ENOMEM (nothing changed: the caller pauses the file and passes the same
+ * line again later). `cut` says the line is only the start of a physical
+ * line longer than the read buffer.
+ */
 static int handle_line(struct tail *t, struct tail_file *f, const char *line, size_t len,
-                       uint64_t start, uint64_t end, int64_t read_ts)
+                       uint64_t start, uint64_t end, int64_t read_ts, bool cut)
 {
     struct parse_entry pe;
+    f->ps.line_cut = cut;
     int rc = parse_line(&f->ps, line, len, start, read_ts, &pe);
     if (rc < 0) {
-        frond_error("out of memory parsing a line; skipped", "path", f->path);
-        return 0;
+        if (!f->oom_logged) {
+            frond_error("out of memory parsing a line; pausing the file to try again", "path",
+                        f->path);
+            f->oom_logged = true;
+        }
+        return -ENOMEM;
     }
     if (f->ps.flushed_partials != f->flushed_seen) {
         tail_metric_add(t->s_partial_flush, (double)(f->ps.flushed_partials - f->flushed_seen));
@@ -620,26 +638,70 @@ static int handle_line(struct tail *t, struct tail_file *f, const char *line, si
     uint64_t safe = end < pend ? end : pend;
     if (rc == 0) {
         f->safe_off = safe;
+        f->oom_logged = false;
         return 0;
     }
-    return ship_parsed(t, f, &pe, safe);
+    rc = ship_parsed(t, f, &pe, safe);
+    if (rc != -ENOMEM) {
+        f->oom_logged = false;
+    }
+    return rc;
 }
 
-/* Hand one parsed entry to every output; -EAGAIN keeps a copy pending. */
+/*
+ * Hand one parsed entry to every output; -EAGAIN keeps a copy pending.
+ * -ENOMEM: no output took it and no copy could be made; the entry came
+ * straight from the caller's line, so passing that line again re-creates
+ * it (the caller pauses the file and retries).
+ */
+/*
+ * No memory to copy an entry a full queue refused. When no output took it
+ * and it was not handed out of a CRI join (which the parser has already
+ * retired), the same line parses to the same entry again: pause and retry.
+ * Otherwise some outputs already have it, or it cannot be rebuilt: it is
+ * dropped for the rest and counted (reason "oom").
+ */
+/* Counted once the entry's fate is settled, so a retried line is not counted twice. */
+static void count_entry(struct tail *t, struct tail_file *f, const struct parse_entry *pe)
+{
+    if (pe->malformed) {
+        tail_metric_inc(t->s_malformed[f->ps.format]);
+    }
+    if (pe->truncated) {
+        tail_metric_inc(t->s_long_trunc);
+    }
+}
+
+static int hold_failed(struct tail *t, struct tail_file *f, const struct parse_entry *pe,
+                       uint32_t mask, uint64_t safe)
+{
+    uint32_t all = (uint32_t)((1ULL << t->noutputs) - 1);
+    const struct parse_join *j = &f->ps.join[pe->stream];
+    if (mask == all && !(j->emitted && pe->line == j->buf)) {
+        if (!f->oom_logged) {
+            frond_error("out of memory holding a line for a full queue; pausing the file", "path",
+                        f->path);
+            f->oom_logged = true;
+        }
+        return -ENOMEM;
+    }
+    frond_error("out of memory holding a line for a full queue; dropped and counted", "path",
+                f->path);
+    count_entry(t, f, pe);
+    tail_metric_inc(t->s_drop_oom);
+    f->safe_off = safe;
+    return 0;
+}
+
 static int ship_parsed(struct tail *t, struct tail_file *f, const struct parse_entry *pp,
                        uint64_t safe)
 {
     struct parse_entry pe = *pp;
-    if (pe.malformed) {
-        tail_metric_inc(t->s_malformed[f->ps.format]);
-    }
     if (pe.drop) {
+        count_entry(t, f, &pe);
         tail_metric_inc(t->s_long_drop);
         f->safe_off = safe;
         return 0;
-    }
-    if (pe.truncated) {
-        tail_metric_inc(t->s_long_trunc);
     }
     struct ship_entry e = {
         .ts_ns = pe.ts_ns,
@@ -653,6 +715,7 @@ static int ship_parsed(struct tail *t, struct tail_file *f, const struct parse_e
     };
     uint32_t mask = (uint32_t)((1ULL << t->noutputs) - 1);
     if (push_all(t, f, &e, &mask) == 0) {
+        count_entry(t, f, &pe);
         f->pushed_end = safe;
         f->safe_off = safe;
         return 0;
@@ -661,12 +724,12 @@ static int ship_parsed(struct tail *t, struct tail_file *f, const struct parse_e
     if (pe.len > f->pbuf_cap) {
         char *nb = realloc(f->pbuf, pe.len ? pe.len : 1);
         if (!nb) {
-            frond_error("out of memory holding a line for a full queue; skipped", "path", f->path);
-            return 0;
+            return hold_failed(t, f, &pe, mask, safe);
         }
         f->pbuf = nb;
         f->pbuf_cap = pe.len;
     }
+    count_entry(t, f, &pe);
     memcpy(f->pbuf, pe.line, pe.len);
     e.line = f->pbuf;
     f->pe = e;
@@ -684,6 +747,17 @@ static int retry_pending(struct tail *t, struct tail_file *f)
         return -EAGAIN;
     }
     f->pending = false;
+    /* The copy of a huge line need not stay: back to a small buffer. */
+    if (f->pbuf_cap > PARSE_KEEP_CAP) {
+        free(f->pbuf);
+        f->pbuf = NULL;
+        f->pbuf_cap = 0;
+    }
+    if (f->pending_stale) {
+        /* Read from the content a truncation replaced: its offsets mean nothing now. */
+        f->pending_stale = false;
+        return 0;
+    }
     f->pushed_end = f->pe.end_offset;
     if (f->safe_off < f->pe.end_offset) {
         f->safe_off = f->pe.end_offset;
@@ -765,8 +839,12 @@ int tail_file_read(struct tail *t, struct tail_file *f, int chunks)
         while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
             uint64_t s = base + (uint64_t)(p - buf);
             uint64_t e = base + (uint64_t)(nl + 1 - buf);
+            rc = handle_line(t, f, p, (size_t)(nl - p), s, e, ts, false);
+            if (rc == -ENOMEM) {
+                /* Not consumed: read again from this line once memory is back. */
+                break;
+            }
             lines++;
-            rc = handle_line(t, f, p, (size_t)(nl - p), s, e, ts);
             p = nl + 1;
             if (rc) {
                 break;
@@ -775,14 +853,16 @@ int tail_file_read(struct tail *t, struct tail_file *f, int chunks)
         size_t consumed = (size_t)(p - buf);
         if (!rc && consumed == 0 && (size_t)n == t->rbuf_size) {
             /*
-             * One line longer than the whole buffer: ship its start (the
-             * parser truncates or drops it by max_line_size) and skip the
-             * rest up to its newline.
+             * One line longer than the whole buffer: ship its start, counted
+             * as truncated (or dropped by max_line_size without
+             * truncation), and skip the rest up to its newline.
              */
-            lines++;
-            rc = handle_line(t, f, buf, (size_t)n, base, base + (uint64_t)n, ts);
-            consumed = (size_t)n;
-            f->skipping = true;
+            rc = handle_line(t, f, buf, (size_t)n, base, base + (uint64_t)n, ts, true);
+            if (rc != -ENOMEM) {
+                lines++;
+                consumed = (size_t)n;
+                f->skipping = true;
+            }
         }
         f->read_off = base + consumed;
         tail_metric_add(f->s_bytes, (double)consumed);
@@ -812,8 +892,12 @@ int tail_file_finish(struct tail *t, struct tail_file *f)
     }
     if (n > 0) {
         /* Pushed or pending (retried by the next read): either way these bytes are consumed. */
-        int rc =
-            handle_line(t, f, t->rbuf, (size_t)n, f->read_off, f->read_off + (uint64_t)n, now_ns());
+        int rc = handle_line(t, f, t->rbuf, (size_t)n, f->read_off, f->read_off + (uint64_t)n,
+                             now_ns(), (size_t)n == t->rbuf_size);
+        if (rc == -ENOMEM) {
+            /* Not consumed: the next drain round tries again. */
+            return 1;
+        }
         f->read_off += (uint64_t)n;
         if (rc) {
             return 1;

@@ -92,6 +92,14 @@ struct tail_file {
     uint64_t enrich_gen;
     /* An entry an output refused with -EAGAIN, retried before reading on. */
     bool pending;
+    /*
+     * The pending entry was read before the file was truncated: still
+     * shipped (it was in the file), but its offsets belong to the old
+     * content and must not move the new one's.
+     */
+    bool pending_stale;
+    /* Out of memory was logged for this file; said once until it recovers. */
+    bool oom_logged;
     uint32_t pending_mask;
     struct ship_entry pe;
     char *pbuf;
@@ -154,6 +162,8 @@ struct tail {
     struct frond_series *s_partial_flush, *s_rotations, *s_truncations, *s_pauses;
     struct frond_series *s_scans, *s_watches, *s_pos_saves, *s_pos_errors;
     struct frond_series *s_rot_resumed, *s_rot_unsaved;
+    /* frondtail_lines_dropped_total{reason}: lines read but never shipped, on purpose. */
+    struct frond_series *s_drop_oom;
 };
 
 static inline void tail_metric_inc(struct frond_series *s)

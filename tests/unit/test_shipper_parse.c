@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,6 +224,77 @@ static void test_max_line_size(void)
     parse_state_cleanup(&st);
 }
 
+/*
+ * A huge joined line must not pin its memory: once the entry is retired the
+ * join buffer is back under PARSE_KEEP_CAP (sixty files that once held a
+ * 1 MiB line kept 130 MB resident before). The join also never grows past
+ * its byte bound, even from one partial as long as the read buffer.
+ */
+static void test_buffers_shrink(void)
+{
+    struct parse_state st;
+    struct parse_limits l = lim(0, false, 100);
+    parse_state_init(&st, PARSE_CRI, &l);
+    size_t big = 3 * 1024 * 1024;
+    const char *pfx = "2019-01-01T01:00:00Z stdout P ";
+    size_t plen = strlen(pfx);
+    char *line = malloc(plen + big + 1);
+    CHECK(line != NULL);
+    memcpy(line, pfx, plen);
+    memset(line + plen, 'x', big);
+    line[plen + big] = '\0';
+    struct parse_entry e;
+    CHECK_INT(parse_line(&st, line, plen + 200 * 1024, 0, READ_TS, &e), 0);
+    CHECK_INT(parse_line(&st, line, plen + big, 0, READ_TS, &e), 1);
+    CHECK_INT(e.len, PARSE_DEFAULT_JOIN_LIMIT);
+    CHECK(e.truncated);
+    CHECK(st.join[PARSE_STREAM_STDOUT].cap <= 2 * PARSE_DEFAULT_JOIN_LIMIT);
+    CHECK(one(&st, "2019-01-01T01:00:00Z stdout F next", 0, &e) != NULL);
+    CHECK_STR(one(&st, "2019-01-01T01:00:00Z stdout F next", 0, &e), "next");
+    CHECK(!e.truncated);
+    CHECK(st.join[PARSE_STREAM_STDOUT].cap <= PARSE_KEEP_CAP);
+    /* A cut physical line absorbed into a join marks the join. */
+    st.line_cut = true;
+    CHECK(one(&st, "2019-01-01T01:00:00Z stdout P ab", 0, &e) == NULL);
+    CHECK(!st.line_cut);
+    CHECK_STR(one(&st, "2019-01-01T01:00:00Z stdout F cd", 0, &e), "abcd");
+    CHECK(e.truncated);
+    parse_state_cleanup(&st);
+
+    /* The Docker unescape buffer shrinks the same way. */
+    parse_state_init(&st, PARSE_DOCKER, &l);
+    size_t dn = 512 * 1024;
+    char *dj = malloc(dn + 64);
+    CHECK(dj != NULL);
+    size_t k = (size_t)snprintf(dj, 64, "{\"log\":\"\\n");
+    memset(dj + k, 'y', dn);
+    k += dn;
+    memcpy(dj + k, "\"}", 3);
+    CHECK_INT(parse_line(&st, dj, k + 2, 0, READ_TS, &e), 1);
+    CHECK_INT(e.len, dn + 1);
+    CHECK(st.scratch_cap > PARSE_KEEP_CAP);
+    CHECK_STR(one(&st, "{\"log\":\"small\\n\"}", 0, &e), "small");
+    CHECK(st.scratch_cap <= PARSE_KEEP_CAP);
+    parse_state_cleanup(&st);
+
+    /* A cut raw line is counted as truncated without max_line_size, dropped with it. */
+    parse_state_init(&st, PARSE_RAW, &l);
+    st.line_cut = true;
+    CHECK_STR(one(&st, "abc", 0, &e), "abc");
+    CHECK(e.truncated && !e.drop);
+    CHECK_STR(one(&st, "def", 0, &e), "def");
+    CHECK(!e.truncated);
+    parse_state_cleanup(&st);
+    l = lim(5, false, 100);
+    parse_state_init(&st, PARSE_RAW, &l);
+    st.line_cut = true;
+    one(&st, "abc", 0, &e);
+    CHECK(e.drop);
+    parse_state_cleanup(&st);
+    free(dj);
+    free(line);
+}
+
 static void test_docker(void)
 {
     struct parse_state st;
@@ -292,6 +364,7 @@ int main(void)
     test_cri_flush();
     test_cri_bounds();
     test_max_line_size();
+    test_buffers_shrink();
     test_docker();
     test_unescape();
     return check_done("test_shipper_parse");

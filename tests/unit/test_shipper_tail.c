@@ -425,6 +425,99 @@ static void test_copytruncate(void)
     config_cleanup(&fx.cfg);
 }
 
+/*
+ * A physical line longer than the read buffer (1 MiB with max_line_size 0)
+ * ships its start counted as truncated, the rest is skipped and the next
+ * line arrives intact. Held for a full queue, its 1 MiB copy is given back
+ * once shipped.
+ */
+static void test_long_line(void)
+{
+    struct fixture fx = {0};
+    setup_cfg(&fx.cfg);
+    char p[256];
+    path_of(p, sizeof(p), "ns_ll_uid/app/0.log");
+    const char *pfx = "2024-01-01T00:00:00Z stdout F ";
+    size_t plen = strlen(pfx), big = 3 * 1024 * 1024;
+    char *line = malloc(plen + big + 2);
+    CHECK(line != NULL);
+    memcpy(line, pfx, plen);
+    memset(line + plen, 'x', big);
+    memcpy(line + plen + big, "\n", 2);
+    append("ns_ll_uid/app/0.log", line);
+    append("ns_ll_uid/app/0.log", L2);
+    free(line);
+
+    struct frond_registry *reg = frond_registry_new();
+    CHECK(reg != NULL);
+    CHECK_INT(positions_load(&fx.pos, fx.cfg.positions_file, NULL), 0);
+    struct tail_opts o = {
+        .cfg = &fx.cfg, .reg = reg, .pos = &fx.pos, .noutputs = 1, .rotate_wait = 0.001};
+    fx.t = tail_new(&o);
+    CHECK(fx.t != NULL);
+    struct tail *t = fx.t;
+    tail_set_output(t, 0, cap_push, &fx.cap);
+    fx.cap.full = true;
+    scan(t, true);
+    pump(t);
+    struct tail_file *f = t->files;
+    CHECK(f->pending);
+    CHECK(f->pbuf_cap >= 1024 * 1024 - plen);
+    fx.cap.full = false;
+    retry_paused(t);
+    pump(t);
+    CHECK_INT(fx.cap.n, 2);
+    CHECK(strncmp(fx.cap.lines[0], "xxxxxxxx", 8) == 0);
+    CHECK_STR(fx.cap.lines[1], "two");
+    CHECK(frond_series_value(t->s_long_trunc) == 1.0);
+    CHECK(frond_series_value(t->s_long_drop) == 0.0);
+    CHECK(f->pbuf_cap <= PARSE_KEEP_CAP);
+    CHECK(f->ps.join[PARSE_STREAM_STDOUT].cap <= PARSE_KEEP_CAP);
+    stop(&fx);
+    frond_registry_free(reg);
+    unlink(p);
+    unlink(fx.cfg.positions_file);
+    config_cleanup(&fx.cfg);
+}
+
+/*
+ * A line read before a copytruncate and refused by a full queue was in the
+ * file: it is shipped before the new content, and its old offsets do not
+ * move the new content's position.
+ */
+static void test_truncate_while_pending(void)
+{
+    struct fixture fx = {0};
+    setup_cfg(&fx.cfg);
+    char p[256];
+    path_of(p, sizeof(p), "ns_tp_uid/app/0.log");
+    append("ns_tp_uid/app/0.log", L1);
+    struct tail *t = start(&fx);
+    fx.cap.full = true;
+    pump(t);
+    struct tail_file *f = t->files;
+    CHECK(f->pending);
+    CHECK(truncate(p, 0) == 0);
+    append("ns_tp_uid/app/0.log", L2);
+    struct stat st;
+    CHECK(stat(p, &st) == 0);
+    tail_file_check(t, f, &st);
+    fx.cap.full = false;
+    retry_paused(t);
+    pump(t);
+    CHECK_INT(fx.cap.n, 2);
+    CHECK_STR(fx.cap.lines[0], "one");
+    CHECK_STR(fx.cap.lines[1], "two");
+    CHECK(fx.cap.source[0] != fx.cap.source[1]);
+    /* The old line's end (past the new content's size) never became a position. */
+    ack_all(&fx);
+    CHECK_INT(tail_file_committed(t, f), strlen(L2));
+    stop(&fx);
+    unlink(p);
+    unlink(fx.cfg.positions_file);
+    config_cleanup(&fx.cfg);
+}
+
 static void test_partials_hold_position(void)
 {
     struct fixture fx = {0};
@@ -512,10 +605,11 @@ int main(void)
     }
     snprintf(pods, sizeof(pods), "%s/pods", root);
     mkdir(pods, 0755);
-    const char *dirs[] = {"ns_pod_uid",   "ns_pod_uid/app",  "ns_bp_uid",  "ns_bp_uid/app",
-                          "ns_rot_uid",   "ns_rot_uid/app",  "ns_ct_uid",  "ns_ct_uid/app",
-                          "ns_pp_uid",    "ns_pp_uid/app",   "ns_end_uid", "ns_end_uid/app",
-                          "ns_crash_uid", "ns_crash_uid/app"};
+    const char *dirs[] = {"ns_pod_uid",   "ns_pod_uid/app",   "ns_bp_uid",  "ns_bp_uid/app",
+                          "ns_rot_uid",   "ns_rot_uid/app",   "ns_ct_uid",  "ns_ct_uid/app",
+                          "ns_pp_uid",    "ns_pp_uid/app",    "ns_end_uid", "ns_end_uid/app",
+                          "ns_crash_uid", "ns_crash_uid/app", "ns_ll_uid",  "ns_ll_uid/app",
+                          "ns_tp_uid",    "ns_tp_uid/app"};
     for (size_t i = 0; i < FROND_ARRAY_SIZE(dirs); i++) {
         char p[256];
         path_of(p, sizeof(p), dirs[i]);
@@ -529,6 +623,8 @@ int main(void)
     test_rotation_crash(false);
     test_rotation_partial_tail();
     test_copytruncate();
+    test_long_line();
+    test_truncate_while_pending();
     test_partials_hold_position();
     test_start_at_end();
     test_labels_fn();
