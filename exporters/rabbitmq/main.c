@@ -226,6 +226,13 @@ int main(int argc, char **argv)
         compile(&col.exclude_queues, "exclude-queues", o.exclude_queues)) {
         goto out;
     }
+    if (!amqp_mode) {
+        char err[160];
+        if (rmq_mgmt_check_url(o.url, err, sizeof(err))) {
+            fprintf(stderr, "%s: --rabbit.url: %s\n", PROG, err);
+            goto out;
+        }
+    }
     if (!amqp_mode &&
         split_userinfo(o.url, &o.user, &o.password,
                        flag_given(flags, FROND_ARRAY_SIZE(flags), "rabbit.user"),

@@ -70,6 +70,40 @@ const char *rmq_mgmt_err_name(enum rmq_mgmt_err e)
     return "unknown";
 }
 
+int rmq_mgmt_check_url(const char *url, char *err, size_t errsz)
+{
+    int rc = -EINVAL;
+    char *scheme = NULL, *host = NULL;
+    CURLU *u = curl_url();
+    if (!u) {
+        snprintf(err, errsz, "out of memory");
+        return -ENOMEM;
+    }
+    /* Any scheme parses, so that "ftp://x" is reported as a wrong scheme, not as garbage. */
+    if (!url || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+        snprintf(err, errsz, "not an absolute URL (want http://host:15672 or https://...)");
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+        snprintf(err, errsz, "scheme must be http or https, not \"%.16s\"", scheme ? scheme : "");
+        goto out;
+    }
+    /* libcurl reads "http:///x" as host "x"; an empty authority is a mistake here. */
+    const char *auth = strstr(url, "://");
+    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host[0] || !auth ||
+        auth[3] == '/') {
+        snprintf(err, errsz, "no host in the URL");
+        goto out;
+    }
+    rc = 0;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return rc;
+}
+
 void rmq_scrub_secret(char *s, size_t cap, const char *secret)
 {
     static const char mask[] = "xxxxx";

@@ -77,6 +77,14 @@ char *rmq_mgmt_escape(const char *s);
 /* The short name of an error class, for logs and the errors metric ("timeout", ...). */
 const char *rmq_mgmt_err_name(enum rmq_mgmt_err e);
 
+/*
+ * Check --rabbit.url before anything starts: an absolute http:// or https://
+ * URL with a host, as libcurl's URL parser reads it. 0 if usable; otherwise
+ * -EINVAL with a one-line reason in `err` that never quotes the URL (it may
+ * hold a password). Safe from any thread; needs no rmq_mgmt_global_init().
+ */
+FROND_MUST_CHECK int rmq_mgmt_check_url(const char *url, char *err, size_t errsz);
+
 /* Replace every occurrence of `secret` in `s` by "xxxxx" in place (truncating if needed). */
 void rmq_scrub_secret(char *s, size_t cap, const char *secret);
 

@@ -331,6 +331,24 @@ static void test_amqp_lock_deadline(void)
     rmq_amqp_free(a);
 }
 
+/* --rabbit.url: only absolute http(s) URLs with a host; the reason never quotes the URL. */
+static void test_url_check(void)
+{
+    char err[160] = "";
+    CHECK_INT(rmq_mgmt_check_url("http://127.0.0.1:15672", err, sizeof(err)), 0);
+    CHECK_INT(rmq_mgmt_check_url("https://u:p%40ss@rabbit.example/", err, sizeof(err)), 0);
+    CHECK_INT(rmq_mgmt_check_url("HTTP://[::1]:15672/", err, sizeof(err)), 0);
+    CHECK_INT(rmq_mgmt_check_url("ftp://x", err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "scheme must be http or https") != NULL);
+    CHECK_INT(rmq_mgmt_check_url("amqp://u:topsecret@h:5672", err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "topsecret") == NULL);
+    CHECK_INT(rmq_mgmt_check_url("127.0.0.1:15672", err, sizeof(err)), -EINVAL);
+    CHECK_INT(rmq_mgmt_check_url("http://", err, sizeof(err)), -EINVAL);
+    CHECK_INT(rmq_mgmt_check_url("http:///api", err, sizeof(err)), -EINVAL);
+    CHECK_INT(rmq_mgmt_check_url("", err, sizeof(err)), -EINVAL);
+    CHECK_INT(rmq_mgmt_check_url("not a url", err, sizeof(err)), -EINVAL);
+}
+
 int main(void)
 {
     test_full_mapping();
@@ -338,6 +356,7 @@ int main(void)
     test_filter_compile();
     test_scrub_and_decode();
     test_amqp_config();
+    test_url_check();
     test_amqp_lock_deadline();
     return check_done("test_rabbitmq_collect");
 }

@@ -307,6 +307,10 @@ def test_backend_failures(h):
             raise TestFailure("%s: backend series exported while down" % proc.name)
         if sample(m, "rabbitmq_exporter_scrape_duration_seconds") is None:
             raise TestFailure("%s: no scrape duration" % proc.name)
+        # The failure is counted in the very scrape that reports it (not one scrape late).
+        errs = sum(v for k, v in m.items() if k[0] == "rabbitmq_exporter_scrape_errors_total")
+        if errs < 1:
+            raise TestFailure("%s: rabbitmq_up 0 but scrape_errors_total %s" % (proc.name, errs))
         frondtest.promtool_check_metrics(text)
         log = proc.log()
         lines = [ln for ln in log.splitlines() if "scrape failed" in ln]
@@ -315,8 +319,7 @@ def test_backend_failures(h):
                 proc.name, reason, log))
         if secret in log or secret in text:
             raise TestFailure("%s: password leaked:\n%s" % (proc.name, log))
-    # The per-endpoint error counter counts each failed scrape (direct metrics are rendered
-    # before the collector runs, so a scrape shows the failures of the earlier ones).
+    # The per-endpoint error counter counts each failed scrape.
     wait_until(lambda: (sample(scrape(bbase)[1], "rabbitmq_exporter_scrape_errors_total",
                                endpoint="overview") or 0) >= 2, 10, what="errors counter")
     for p in (bad, notfound, refused, slow):
@@ -497,7 +500,21 @@ def test_tls_options(h):
         p.stop()
 
 
-TESTS = [test_tls_options, test_exact_counts, test_deleted_queue_vanishes, test_filters, test_memory_alarm,
+def test_bad_rabbit_url(h):
+    """--rabbit.url must be http(s) with a host: one line naming the flag, exit 2, no secret."""
+    import subprocess
+    for url in ("ftp://x", "http://", "127.0.0.1:15672", "gopher://u:Sekr1t@h"):
+        r = subprocess.run([exporter_bin(), "--rabbit.url=" + url,
+                            "--web.listen-address=127.0.0.1:0"],
+                           capture_output=True, text=True, timeout=20)
+        lines = r.stderr.strip().splitlines()
+        if r.returncode != 2 or len(lines) != 1 or "--rabbit.url" not in lines[0]:
+            raise TestFailure("%s: exit %d, stderr:\n%s" % (url, r.returncode, r.stderr))
+        if "Sekr1t" in r.stderr:
+            raise TestFailure("password echoed: " + r.stderr)
+
+
+TESTS = [test_bad_rabbit_url, test_tls_options, test_exact_counts, test_deleted_queue_vanishes, test_filters, test_memory_alarm,
          test_amqp_mode_matches_management, test_backend_failures, test_url_credentials,
          test_real_prometheus,
          test_broker_restart]
