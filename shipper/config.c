@@ -446,6 +446,12 @@ static int load_client(struct ctx *x, const struct frond_yaml_node *n,
     return rc;
 }
 
+static int url_line(const struct frond_yaml_node *client)
+{
+    const struct frond_yaml_node *u = frond_yaml_get(client, "url");
+    return u ? u->line : client->line;
+}
+
 static int add_client(struct shipper_config *c, struct ship_client_config **out)
 {
     struct ship_client_config *nc = realloc(c->clients, (c->nclients + 1) * sizeof(*nc));
@@ -453,6 +459,12 @@ static int add_client(struct shipper_config *c, struct ship_client_config **out)
         return -ENOMEM;
     }
     c->clients = nc;
+    int *lines = realloc(c->client_url_lines, (c->nclients + 1) * sizeof(*lines));
+    if (!lines) {
+        return -ENOMEM;
+    }
+    c->client_url_lines = lines;
+    lines[c->nclients] = 0;
     *out = &nc[c->nclients];
     int rc = client_defaults(*out, NULL);
     if (!rc) {
@@ -973,6 +985,9 @@ static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct s
             if (!rc) {
                 rc = load_client(x, cl->items[i], cc);
             }
+            if (!rc) {
+                c->client_url_lines[c->nclients - 1] = url_line(cl->items[i]);
+            }
             if (rc) {
                 return rc;
             }
@@ -983,6 +998,9 @@ static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct s
         rc = add_client(c, &cc);
         if (!rc) {
             rc = load_client(x, one, cc);
+        }
+        if (!rc) {
+            c->client_url_lines[c->nclients - 1] = url_line(one);
         }
         if (rc) {
             return rc;
@@ -1145,6 +1163,11 @@ int config_parse(struct shipper_config *c, const char *name, const char *text, s
     if (rc) {
         goto out;
     }
+    c->file_name = strdup(name);
+    if (!c->file_name) {
+        rc = -ENOMEM;
+        goto out;
+    }
     if (doc.root) {
         struct ctx x = {&doc, err, errlen};
         rc = load_root(&x, doc.root, c);
@@ -1220,6 +1243,8 @@ void config_cleanup(struct shipper_config *c)
         config_client_cleanup(&c->clients[i]);
     }
     free(c->clients);
+    free(c->client_url_lines);
+    free(c->file_name);
     for (size_t i = 0; i < c->nscrapes; i++) {
         scrape_cleanup(&c->scrapes[i]);
     }

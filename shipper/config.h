@@ -71,6 +71,12 @@ struct shipper_config {
     /* clients */
     struct ship_client_config *clients;
     size_t nclients;
+    /*
+     * The line of each client's `url:` (0 when not from the file), so the
+     * caller's curl check of the URLs (push_url_check) can name file:line.
+     */
+    int *client_url_lines;
+    char *file_name; /* the config file's name for those messages; NULL for defaults */
     /* scrape_configs */
     struct scrape_config *scrapes;
     size_t nscrapes;

@@ -27,6 +27,7 @@
 #include "labels.h"
 #include "parse.h"
 #include "positions.h"
+#include "push.h"
 #include "ship.h"
 #include "tail.h"
 #include "tail_glob.h"
@@ -458,6 +459,31 @@ static int run_stdin(const struct shipper_config *c, struct ship_queue **qs, siz
 
 /* ---- main ---- */
 
+/*
+ * Every client URL must be one curl takes (http or https, with a host):
+ * a bad one is a config error (exit 2, caught by --check-config), named by
+ * file:line, and never printed, since it may hold a password.
+ */
+static int check_urls(const struct shipper_config *c, bool first_from_flag)
+{
+    for (size_t i = 0; i < c->nclients; i++) {
+        char why[256];
+        if (push_url_check(c->clients[i].url, why, sizeof(why)) == 0) {
+            continue;
+        }
+        int line = c->client_url_lines ? c->client_url_lines[i] : 0;
+        if (i == 0 && first_from_flag) {
+            fprintf(stderr, "frondtail: -client.url: %s\n", why);
+        } else if (c->file_name && line > 0) {
+            fprintf(stderr, "frondtail: %s:%d: clients[%zu].url: %s\n", c->file_name, line, i, why);
+        } else {
+            fprintf(stderr, "frondtail: client url ($LOKI_URL or the default): %s\n", why);
+        }
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
@@ -556,6 +582,10 @@ int main(int argc, char **argv)
         cfg.clients[0].url = strdup(o.client_url);
     }
     if (!cfg.positions_file || !cfg.clients[0].url) {
+        goto out;
+    }
+    if (check_urls(&cfg, o.client_url != NULL) != 0) {
+        exit_code = FROND_EXIT_USAGE;
         goto out;
     }
     /* A flag given on the command line wins over the config file's server section. */

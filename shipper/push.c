@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -756,7 +757,10 @@ static int setup_url(struct ship_queue *q)
     if (curl_url_set(u, CURLUPART_URL, cfg->url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_PORT, &eport, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        frond_error("invalid client url", "url", cfg->url);
+        /* The URL may carry a password in its userinfo: never log it as given. */
+        char safe[512];
+        frond_redact_uri(cfg->url, safe, sizeof(safe));
+        frond_error("invalid client url", "url", safe);
         goto out;
     }
     if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && port) {
@@ -787,6 +791,37 @@ out:
     curl_free(host);
     curl_free(port);
     curl_free(eport);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+int push_url_check(const char *url, char *why, size_t whylen)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL;
+    int rc = -EINVAL;
+    if (!u) {
+        snprintf(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    CURLUcode uc = url && url[0] ? curl_url_set(u, CURLUPART_URL, url, 0) : CURLUE_MALFORMED_INPUT;
+    if (uc != CURLUE_OK) {
+        snprintf(why, whylen, "not a valid URL (%s)", curl_url_strerror(uc));
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
+        snprintf(why, whylen, "the scheme must be http or https");
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !host[0]) {
+        snprintf(why, whylen, "the URL has no host");
+        goto out;
+    }
+    rc = 0;
+out:
+    curl_free(scheme);
+    curl_free(host);
     curl_url_cleanup(u);
     return rc;
 }

@@ -104,4 +104,12 @@ void push_outcome_from_response(bool transport_ok, long status, const char *retr
  */
 double push_next_delay(struct push_backoff *b, double retry_after, double rnd);
 
+/*
+ * Check a client URL the way the sender will use it: curl must parse it,
+ * the scheme must be http or https and a host must be present. 0, or
+ * -EINVAL with the reason (never the URL, which may hold a password) in
+ * `why`. Thread-safe (curl_url() keeps no shared state).
+ */
+FROND_MUST_CHECK int push_url_check(const char *url, char *why, size_t whylen);
+
 #endif

@@ -71,6 +71,38 @@ def test_unknown_key_exits_2(h):
             r.returncode, (r.stdout + r.stderr).decode("utf-8", "replace")))
 
 
+def test_bad_url_exits_2(h):
+    """A client URL curl rejects is a config error: exit 2 naming file:line, caught by
+    --check-config, and the password in its userinfo never reaches the log."""
+    secret = "S3cretPW"
+    cfg = Config(h, "http://user:%s@exa mple.com:3100/loki/api/v1/push" % secret,
+                 h.path("pods") + "/*/*/*.log", name="badurl")
+    cfg.write()
+    with open(cfg.path) as f:
+        lines = f.read().splitlines()
+    at = next(i for i, l in enumerate(lines) if secret in l) + 1
+    for args in (["-config.file=%s" % cfg.path],
+                 ["--check-config", "-config.file=%s" % cfg.path]):
+        r = run(args)
+        out = (r.stdout + r.stderr).decode("utf-8", "replace")
+        if r.returncode != 2:
+            raise TestFailure("%s: exit %d, want 2; output:\n%s" % (args, r.returncode, out))
+        if secret in out:
+            raise TestFailure("%s: the password is in the output:\n%s" % (args, out))
+        if "%s:%d" % (cfg.path, at) not in out:
+            raise TestFailure("%s: error does not name %s:%d:\n%s" % (args, cfg.path, at, out))
+    # The same through -client.url, and a scheme curl would not push to.
+    for url in ("http://user:%s@exa mple.com:3100/x" % secret, "ftp://loki:21/x", "loki:3100/x"):
+        good = Config(h, "http://127.0.0.1:1/loki/api/v1/push", h.path("pods") + "/*/*/*.log",
+                      name="flagurl")
+        good.write()
+        r = run(["--check-config", "-config.file=%s" % good.path, "-client.url=%s" % url])
+        out = (r.stdout + r.stderr).decode("utf-8", "replace")
+        if r.returncode != 2 or secret in out or "-client.url" not in out:
+            raise TestFailure("-client.url=%s: exit %d, want 2 naming the flag without the "
+                              "password:\n%s" % (url, r.returncode, out))
+
+
 def test_dry_run(h):
     root = h.path("pods")
     path = pod_log(root, "ns", "dry", "app")
@@ -162,5 +194,5 @@ def test_sighup_reload(h):
 
 if __name__ == "__main__":
     frondtest.run_tests("frondtail_config",
-                        [test_corrupt_positions, test_unknown_key_exits_2, test_dry_run,
+                        [test_corrupt_positions, test_unknown_key_exits_2, test_bad_url_exits_2, test_dry_run,
                          test_sighup_reload])

@@ -807,6 +807,21 @@ static void test_queue_bad_config(void)
     CHECK_INT(ship_queue_backlog(NULL), 0);
 }
 
+static void test_url_check(void)
+{
+    char why[256];
+    CHECK_INT(push_url_check("http://loki:3100/loki/api/v1/push", why, sizeof(why)), 0);
+    CHECK_INT(push_url_check("https://u:p@loki.example/loki/api/v1/push", why, sizeof(why)), 0);
+    static const char *const bad[] = {
+        "http://user:S3cretPW@exa mple.com:3100/x", "ftp://loki/x", "loki:3100/x", "", NULL,
+    };
+    for (size_t i = 0; i < FROND_ARRAY_SIZE(bad); i++) {
+        why[0] = '\0';
+        CHECK_INT(push_url_check(bad[i], why, sizeof(why)), -EINVAL);
+        CHECK(why[0] != '\0' && !strstr(why, "S3cretPW"));
+    }
+}
+
 int main(void)
 {
     test_verdicts();
@@ -827,5 +842,6 @@ int main(void)
     test_queue_tenants();
     test_queue_stop_aborts_in_flight();
     test_queue_bad_config();
+    test_url_check();
     return check_done("test_shipper_push");
 }
