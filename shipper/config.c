@@ -256,6 +256,8 @@ void config_client_cleanup(struct ship_client_config *cc)
     free(cc->basic_auth_user);
     free(cc->basic_auth_password);
     free(cc->bearer_token);
+    free(cc->bearer_token_file);
+    free(cc->basic_auth_password_file);
     free(cc->tls_ca_file);
     free(cc->tls_cert_file);
     free(cc->tls_key_file);
@@ -358,6 +360,11 @@ static int load_client(struct ctx *x, const struct frond_yaml_node *n,
             rc = read_secret(x, frond_yaml_get(a, "password_file"), pwfile,
                              &cc->basic_auth_password);
         }
+        if (!rc && pwfile) {
+            free(cc->basic_auth_password_file);
+            cc->basic_auth_password_file = pwfile;
+            pwfile = NULL;
+        }
         free(pwfile);
     }
     if (!rc) {
@@ -375,6 +382,11 @@ static int load_client(struct ctx *x, const struct frond_yaml_node *n,
         }
     } else if (!rc) {
         rc = no_crlf(x, frond_yaml_get(n, "bearer_token"), "bearer_token", cc->bearer_token);
+    }
+    if (!rc && tokfile) {
+        free(cc->bearer_token_file);
+        cc->bearer_token_file = tokfile;
+        tokfile = NULL;
     }
     free(tokfile);
     const struct frond_yaml_node *t = frond_yaml_get(n, "tls_config");

@@ -19,6 +19,7 @@
  * reasons) live in push_policy.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -26,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -169,6 +172,24 @@ static unsigned curl_users;
  */
 #define PUSH_MAX_READY 2
 
+/*
+ * A credential read from a file. promtail re-reads bearer_token_file and
+ * password_file for every request; Kubernetes rotates projected service
+ * account tokens under a running pod, so a value read once would turn into
+ * 401 on every try an hour later. One stat(2) per push tells whether the
+ * file changed; only then is it read again.
+ */
+struct push_secret {
+    const char *path; /* borrowed from the config; NULL = a fixed value */
+    const char *what; /* for the log */
+    char *value;      /* owned; the last good value */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+    bool failing; /* a failure was logged; log again only after a success */
+};
+
 struct ship_queue {
     const struct ship_client_config *cfg;
     ship_ack_fn ack;
@@ -208,6 +229,9 @@ struct ship_queue {
 
     struct push_metrics *m;
     struct frond_series *s_sent_entries, *s_sent_bytes, *s_encoded, *s_batches, *s_backlog;
+
+    /* Sender thread only: the bearer token and password, re-read when their file changes. */
+    struct push_secret token, password;
 };
 
 static double rnd01(struct ship_queue *q)
@@ -413,6 +437,144 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return stop_due(ctx) ? 1 : 0;
 }
 
+#define PUSH_SECRET_MAX (64 * 1024)
+
+static bool same_file(const struct push_secret *sec, const struct stat *st)
+{
+    return sec->dev == st->st_dev && sec->ino == st->st_ino && sec->size == st->st_size &&
+           sec->mtime.tv_sec == st->st_mtim.tv_sec && sec->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+           sec->ctime.tv_sec == st->st_ctim.tv_sec && sec->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static void remember_file(struct push_secret *sec, const struct stat *st)
+{
+    sec->dev = st->st_dev;
+    sec->ino = st->st_ino;
+    sec->size = st->st_size;
+    sec->mtime = st->st_mtim;
+    sec->ctime = st->st_ctim;
+}
+
+/* Read the whole file, trailing newlines cut, as config.c does at load. */
+static int read_secret_file(const char *path, struct stat *st, char **out, const char **why)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        *why = strerror(errno);
+        return -errno;
+    }
+    int rc = 0;
+    char *buf = NULL;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        *why = "not a regular file";
+        rc = -EINVAL;
+        goto out;
+    }
+    buf = malloc(PUSH_SECRET_MAX + 1);
+    if (!buf) {
+        *why = "out of memory";
+        rc = -ENOMEM;
+        goto out;
+    }
+    size_t len = 0;
+    while (len < PUSH_SECRET_MAX) {
+        ssize_t n = read(fd, buf + len, PUSH_SECRET_MAX - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            *why = strerror(errno);
+            rc = -EIO;
+            goto out;
+        }
+        if (n == 0) {
+            break;
+        }
+        len += (size_t)n;
+    }
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
+        len--;
+    }
+    buf[len] = '\0';
+    if (len == 0 || memchr(buf, '\n', len) || memchr(buf, '\r', len)) {
+        /* Empty: a rotation caught half-written; a line break would break the header. */
+        *why = len == 0 ? "the file is empty" : "the value contains a line break";
+        rc = -EINVAL;
+        goto out;
+    }
+    *out = buf;
+    buf = NULL;
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+/*
+ * Bring a secret up to date with its file: one stat, and a read only when
+ * the file changed. A failure keeps the last good value and is logged once
+ * until a read succeeds again. True when the value changed.
+ */
+static bool secret_refresh(struct ship_queue *q, struct push_secret *sec)
+{
+    struct stat st;
+    if (!sec->path) {
+        return false;
+    }
+    if (stat(sec->path, &st) == 0 && same_file(sec, &st)) {
+        return false;
+    }
+    char *v = NULL;
+    const char *why = NULL;
+    if (read_secret_file(sec->path, &st, &v, &why) != 0) {
+        if (!sec->failing) {
+            sec->failing = true;
+            frond_error("cannot re-read a credential file; keeping the last value read", "host",
+                        q->host, "file", sec->path, "what", sec->what, "error", why);
+        }
+        return false;
+    }
+    remember_file(sec, &st);
+    if (sec->failing) {
+        sec->failing = false;
+        frond_info("credential file readable again", "host", q->host, "file", sec->path);
+    }
+    bool changed = !sec->value || strcmp(sec->value, v) != 0;
+    free(sec->value);
+    sec->value = v;
+    if (changed) {
+        frond_info("credential file changed, using the new value", "host", q->host, "file",
+                   sec->path, "what", sec->what);
+    }
+    return changed;
+}
+
+static int secret_init(struct push_secret *sec, const char *path, const char *value,
+                       const char *what)
+{
+    sec->path = path && path[0] ? path : NULL;
+    sec->what = what;
+    sec->value = value ? strdup(value) : NULL;
+    if (value && !sec->value) {
+        return -ENOMEM;
+    }
+    struct stat st;
+    /* The value the config read is current as of this stat; a change from here is re-read. */
+    if (sec->path && stat(sec->path, &st) == 0) {
+        remember_file(sec, &st);
+    }
+    return 0;
+}
+
+/* Refresh both secrets before a push; the password goes to curl when it changed. */
+static void refresh_secrets(struct ship_queue *q)
+{
+    secret_refresh(q, &q->token);
+    if (secret_refresh(q, &q->password) && q->cfg->basic_auth_user && q->cfg->basic_auth_user[0]) {
+        curl_easy_setopt(q->curl, CURLOPT_PASSWORD, q->password.value);
+    }
+}
+
 /*
  * Append "name: value" to the list, sized exactly: a projected service
  * account token or an OIDC JWT is easily over 1 KiB, and a header cut short
@@ -465,7 +627,7 @@ static int make_headers(struct ship_queue *q, const char *tenant, struct curl_sl
             goto out;
         }
     }
-    const char *token = cfg->bearer_token;
+    const char *token = q->token.value;
     if (token && token[0]) {
         rc = add_header(&l, "Authorization", "Bearer ", token);
         if (rc) {
@@ -497,6 +659,7 @@ static void post(struct ship_queue *q, const struct batch_encoded *enc, const ch
     *status = 0;
     q->body_len = 0;
     q->retry_after_len = 0;
+    refresh_secrets(q);
     if (make_headers(q, tenant, &headers)) {
         *cc = CURLE_OUT_OF_MEMORY;
         return;
@@ -728,6 +891,8 @@ static void queue_free(struct ship_queue *q)
     curl_slist_free_all(q->connect_to_list);
     free(q->connect_to);
     curl_free(q->url);
+    free(q->token.value);
+    free(q->password.value);
     metrics_put(q->m);
     pthread_cond_destroy(&q->cv);
     pthread_mutex_destroy(&q->mu);
@@ -854,8 +1019,7 @@ static int setup_curl(struct ship_queue *q)
     if (cfg->basic_auth_user && cfg->basic_auth_user[0]) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERNAME, cfg->basic_auth_user);
-        curl_easy_setopt(c, CURLOPT_PASSWORD,
-                         cfg->basic_auth_password ? cfg->basic_auth_password : "");
+        curl_easy_setopt(c, CURLOPT_PASSWORD, q->password.value ? q->password.value : "");
     }
     if (cfg->tls_ca_file && cfg->tls_ca_file[0]) {
         curl_easy_setopt(c, CURLOPT_CAINFO, cfg->tls_ca_file);
@@ -912,7 +1076,10 @@ struct ship_queue *ship_queue_new(const struct ship_client_config *cfg, unsigned
     }
     atomic_init(&q->backlog, 0);
     atomic_init(&q->stopping, false);
-    if (setup_url(q) || setup_curl(q)) {
+    if (secret_init(&q->token, cfg->bearer_token_file, cfg->bearer_token, "bearer_token") ||
+        secret_init(&q->password, cfg->basic_auth_password_file, cfg->basic_auth_password,
+                    "basic_auth.password") ||
+        setup_url(q) || setup_curl(q)) {
         goto fail;
     }
     q->enc = batch_encoder_new();

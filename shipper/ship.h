@@ -74,6 +74,13 @@ struct ship_client_config {
     bool tls_insecure_skip_verify;
     struct ship_header *headers;
     size_t nheaders;
+    /*
+     * The files the password and token were read from, or NULL: the sender
+     * re-reads one when it changes (rotated projected service account
+     * tokens), like promtail, keeping the last good value if a read fails.
+     */
+    char *basic_auth_password_file;
+    char *bearer_token_file;
     /* external_labels are merged into every entry's labels by the input side. */
     char **external_label_names;
     char **external_label_values;

@@ -600,6 +600,88 @@ static void test_queue_long_headers(void)
     fixture_stop(&f);
 }
 
+static void write_file(const char *path, const char *text)
+{
+    /* Written aside and renamed in, as Kubernetes swaps a projected volume's files. */
+    char tmp[256];
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    FILE *f = fopen(tmp, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    CHECK_INT(rename(tmp, path), 0);
+}
+
+/*
+ * bearer_token_file and password_file are re-read when they change, like
+ * promtail: a rotated token is used from the next push on, and a file that
+ * vanishes leaves the last good value in use.
+ */
+static void test_queue_secret_files_rotate(void)
+{
+    static const struct reply ok[] = {{204, NULL, NULL, false, false}};
+    char dir[] = "/tmp/frondtail-secretXXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char tok[256], pw[256];
+    snprintf(tok, sizeof(tok), "%s/token", dir);
+    snprintf(pw, sizeof(pw), "%s/password", dir);
+    write_file(tok, "token-one\n");
+    struct fixture f;
+    fixture_start(&f, ok, 1);
+    f.cfg.batchwait = 0.01;
+    f.cfg.bearer_token = "token-one";
+    f.cfg.bearer_token_file = tok;
+    struct ship_queue *q = ship_queue_new(&f.cfg, 0, NULL, on_ack, &f.acks);
+    CHECK(q != NULL);
+    CHECK_INT(push_line(q, 4, 1, "a"), 0);
+    WAIT_FOR(acked(&f.acks, 4) == 1, 10);
+    CHECK_STR(f.srv.authorization, "Bearer token-one");
+    write_file(tok, "token-two-rotated\n");
+    CHECK_INT(push_line(q, 4, 2, "b"), 0);
+    WAIT_FOR(acked(&f.acks, 4) == 2, 10);
+    CHECK_STR(f.srv.authorization, "Bearer token-two-rotated");
+    /* Gone, then unreadable content: the last good token stays. */
+    CHECK_INT(unlink(tok), 0);
+    CHECK_INT(push_line(q, 4, 3, "c"), 0);
+    WAIT_FOR(acked(&f.acks, 4) == 3, 10);
+    CHECK_STR(f.srv.authorization, "Bearer token-two-rotated");
+    write_file(tok, "");
+    CHECK_INT(push_line(q, 4, 4, "d"), 0);
+    WAIT_FOR(acked(&f.acks, 4) == 4, 10);
+    CHECK_STR(f.srv.authorization, "Bearer token-two-rotated");
+    write_file(tok, "token-three");
+    CHECK_INT(push_line(q, 4, 5, "e"), 0);
+    WAIT_FOR(acked(&f.acks, 4) == 5, 10);
+    CHECK_STR(f.srv.authorization, "Bearer token-three");
+    ship_queue_stop(q, frond_now_monotonic() + 5);
+    fixture_stop(&f);
+    unlink(tok);
+
+    /* basic_auth.password_file: the new password reaches curl. */
+    write_file(pw, "p");
+    fixture_start(&f, ok, 1);
+    f.cfg.batchwait = 0.01;
+    f.cfg.basic_auth_user = "u";
+    f.cfg.basic_auth_password = "p";
+    f.cfg.basic_auth_password_file = pw;
+    q = ship_queue_new(&f.cfg, 0, NULL, on_ack, &f.acks);
+    CHECK(q != NULL);
+    CHECK_INT(push_line(q, 5, 1, "a"), 0);
+    WAIT_FOR(acked(&f.acks, 5) == 1, 10);
+    CHECK_STR(f.srv.authorization, "Basic dTpw");
+    write_file(pw, "q2\n");
+    CHECK_INT(push_line(q, 5, 2, "b"), 0);
+    WAIT_FOR(acked(&f.acks, 5) == 2, 10);
+    /* base64("u:q2") */
+    CHECK_STR(f.srv.authorization, "Basic dTpxMg==");
+    ship_queue_stop(q, frond_now_monotonic() + 5);
+    fixture_stop(&f);
+    unlink(pw);
+    rmdir(dir);
+}
+
 static void test_queue_backlog_bound(void)
 {
     static const struct reply fail[] = {{500, NULL, "down", false, false}};
@@ -832,6 +914,7 @@ int main(void)
     test_queue_batchwait();
     test_queue_batchsize();
     test_queue_long_headers();
+    test_queue_secret_files_rotate();
     test_queue_backlog_bound();
     test_queue_ready_depth();
     test_queue_retry_then_ok();
