@@ -910,11 +910,14 @@ static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct s
                                         "target_config",
                                         "frondtail",
                                         "kubernetes_metadata",
+                                        "tracing",
                                         NULL};
     int rc = check(x, root, known, "the top level");
     if (rc) {
         return rc;
     }
+    /* promtail's Jaeger tracing (tracing: {enabled: ...}): frondtail has none to turn on. */
+    ignored(x, root, "tracing");
     const struct frond_yaml_node *s = frond_yaml_get(root, "server");
     if (s && !frond_yaml_is_null(s)) {
         static const char *const sk[] = {"http_listen_address",
@@ -931,6 +934,9 @@ static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct s
                                          "graceful_shutdown_timeout",
                                          "health_check_target",
                                          "enable_runtime_reload",
+                                         "grpc_server_max_recv_msg_size",
+                                         "grpc_server_max_send_msg_size",
+                                         "grpc_server_max_concurrent_streams",
                                          NULL};
         rc = check(x, s, sk, "server");
         if (!rc) {
@@ -959,7 +965,10 @@ static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct s
                                              "http_server_idle_timeout",
                                              "graceful_shutdown_timeout",
                                              "health_check_target",
-                                             "enable_runtime_reload"};
+                                             "enable_runtime_reload",
+                                             "grpc_server_max_recv_msg_size",
+                                             "grpc_server_max_send_msg_size",
+                                             "grpc_server_max_concurrent_streams"};
             for (size_t i = 0; i < FROND_ARRAY_SIZE(ig); i++) {
                 ignored(x, s, ig[i]);
             }

@@ -17,6 +17,7 @@ static const char *full = "server:\n"
                           "  http_listen_address: 127.0.0.1\n"
                           "  http_listen_port: 9081\n"
                           "  grpc_listen_port: 0\n"
+                          "  grpc_server_max_recv_msg_size: 104857600\n"
                           "  log_level: warn\n"
                           "  log_format: json\n"
                           "positions:\n"
@@ -71,7 +72,9 @@ static const char *full = "server:\n"
                           "target_config:\n"
                           "  sync_period: 3s\n"
                           "frondtail:\n"
-                          "  start_position: end\n";
+                          "  start_position: end\n"
+                          "tracing:\n"
+                          "  enabled: false\n";
 
 static void test_full(void)
 {
@@ -91,6 +94,9 @@ static void test_full(void)
     CHECK_DBL(c.positions_sync_period, 5);
     CHECK(c.ignore_invalid_yaml);
     CHECK_INT(c.nclients, 2);
+    /* Where the first url was given, for the curl check's file:line. */
+    CHECK_INT(c.client_url_lines[0], 13);
+    CHECK_STR(c.file_name, "full.yaml");
     struct ship_client_config *a = &c.clients[0];
     CHECK_STR(a->url, "http://loki:3100/loki/api/v1/push");
     CHECK_STR(a->tenant_id, "team-a");
