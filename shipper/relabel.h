@@ -9,12 +9,7 @@
  * anchored regex, Go's template expansion ($1, ${1}, $name, ${name}) and
  * Prometheus' config validation.
  *
- * Regexes are RE2 syntax, parsed like Go's regexp/syntax and matched by a
- * small engine of our own with RE2's leftmost-first submatch rules (a Pike
- * VM: linear in the input, no backtracking), because POSIX regcomp picks
- * different groups for the lazy and alternation patterns promtail's Helm
- * chart uses. Unicode classes (\pL) and unbalanced parentheses are
- * rejected; see shipper/README.md.
+ * Regexes are RE2 syntax, compiled and matched by the engine in regex.h.
  *
  * Ownership: a rule owns its strings and compiled regex;
  * relabel_rule_cleanup() releases them. Compiling is not thread-safe per
@@ -29,6 +24,7 @@
 
 #include "frond/common.h"
 #include "labels.h"
+#include "regex.h"
 
 enum relabel_action {
     RELABEL_REPLACE = 0,
@@ -43,9 +39,6 @@ enum relabel_action {
     RELABEL_KEEPEQUAL,
     RELABEL_DROPEQUAL,
 };
-
-/* A compiled RE2-syntax regex (opaque). */
-struct relabel_re;
 
 struct relabel_rule {
     enum relabel_action action;
@@ -86,28 +79,5 @@ FROND_MUST_CHECK int relabel_validate(const struct relabel_rule *r, const char *
 FROND_MUST_CHECK int relabel_apply(const struct relabel_rule *rules, size_t n,
                                    struct labels_set *s);
 void relabel_rule_cleanup(struct relabel_rule *r);
-
-/*
- * The regex engine on its own (for tests and fuzzing): compile `pattern`
- * as relabel_compile does (0, -EINVAL with the reason, -ENOMEM); match all
- * of `s` (anchored at both ends) and write up to `ncaps` group spans (2 per
- * group, group 0 first, -1 when unset) into caps. relabel_re_match returns
- * 1 on a match, 0 otherwise, -ENOMEM. A compiled regex is immutable and may
- * be matched from several threads at once.
- */
-FROND_MUST_CHECK int relabel_re_compile(const char *pattern, struct relabel_re **out, char *err,
-                                        size_t errlen);
-FROND_MUST_CHECK int relabel_re_match(const struct relabel_re *re, const char *s, size_t len,
-                                      int *caps, size_t ncaps);
-size_t relabel_re_groups(const struct relabel_re *re);
-void relabel_re_free(struct relabel_re *re);
-
-/*
- * Go's Regexp.Expand of `tmpl` against a match of `s` (caps from
- * relabel_re_match): $1, ${1}, $name, ${name}, $$; unknown or unset groups
- * expand to "". Appends to out. -ENOSPC/-ENOMEM from the buffer.
- */
-FROND_MUST_CHECK int relabel_expand(const struct relabel_re *re, const char *tmpl, const char *s,
-                                    const int *caps, struct frond_buf *out);
 
 #endif

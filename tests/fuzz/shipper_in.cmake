@@ -10,7 +10,7 @@ if(EXISTS ${FT_IN_DIR}/parse.c AND EXISTS ${FT_IN_DIR}/relabel.c)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_docker.c ${FT_IN_DIR}/parse.c
     INCLUDES ${FT_IN_DIR})
   frond_add_fuzz(fuzz_shipper_config
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_shipper_config.c ${FT_IN_DIR}/config.c ${FT_IN_DIR}/relabel.c
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/fuzz_shipper_config.c ${FT_IN_DIR}/config.c ${FT_IN_DIR}/relabel.c ${FT_IN_DIR}/regex.c
             ${FT_IN_DIR}/labels.c
     INCLUDES ${FT_IN_DIR})
   frond_add_fuzz(fuzz_positions
