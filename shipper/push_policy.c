@@ -161,7 +161,12 @@ static bool contains(const char *hay, size_t len, const char *needle)
 
 const char *push_drop_reason(const char *body, size_t len)
 {
-    /* Loki's validation messages (pkg/validation/validate.go), most specific first. */
+    /*
+     * Loki's validation messages (pkg/validation/validate.go), most specific
+     * first. Where promtail's client has a reason for the same thing
+     * (ingester_error, rate_limited, stream_limited, line_too_long), its
+     * name is used, so dashboards and alerts written for promtail match.
+     */
     static const struct {
         const char *needle;
         const char *reason;
@@ -171,8 +176,9 @@ const char *push_drop_reason(const char *body, size_t len)
         {"too old", "too_old"},
         {"greater than max", "line_too_long"},
         {"line too long", "line_too_long"},
-        {"stream limit", "stream_limit"},
-        {"maximum active stream", "stream_limit"},
+        {"max entry size", "line_too_long"},
+        {"stream limit", "stream_limited"},
+        {"maximum active stream", "stream_limited"},
         {"rate limit", "rate_limited"},
         {"error parsing labels", "invalid_labels"},
         {"invalid labels", "invalid_labels"},

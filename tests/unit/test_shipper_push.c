@@ -144,7 +144,17 @@ static void test_drop_reasons(void)
     CHECK_STR(push_drop_reason(b2, strlen(b2)), "too_old");
     const char *b3 = "Max entry size '256' bytes exceeded for stream '{a=\"b\"}' while adding "
                      "an entry with length '300' bytes";
-    CHECK_STR(push_drop_reason(b3, strlen(b3)), "ingester_error");
+    CHECK_STR(push_drop_reason(b3, strlen(b3)), "line_too_long");
+    /* promtail's reason names where they mean the same thing. */
+    const char *b5 = "Maximum active stream limit exceeded when trying to create stream "
+                     "{a=\"b\"}, reduce the number of active streams, user: 'fake'";
+    CHECK_STR(push_drop_reason(b5, strlen(b5)), "stream_limited");
+    const char *b6 = "Per stream rate limit exceeded (limit: 3MB/sec) while attempting to ingest "
+                     "for stream '{a=\"b\"}' totaling 5MB";
+    CHECK_STR(push_drop_reason(b6, strlen(b6)), "rate_limited");
+    const char *b7 = "Ingestion rate limit exceeded for user fake (limit: 4194304 bytes/sec)";
+    CHECK_STR(push_drop_reason(b7, strlen(b7)), "rate_limited");
+    CHECK_STR(push_drop_reason("something else", 14), "ingester_error");
     const char *b4 = "error parsing labels '{a=b}' with error: 1:4: parse error";
     CHECK_STR(push_drop_reason(b4, strlen(b4)), "invalid_labels");
     CHECK_STR(push_drop_reason(NULL, 0), "ingester_error");
