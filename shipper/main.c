@@ -41,11 +41,18 @@ struct opts {
     bool use_stdin;
     char *positions_file;
     char *client_url;
+    /* promtail's -client.* flags, applied to every client. */
+    char *client_tenant;
+    char *client_external_labels;
+    double client_batch_wait; /* < 0 = not given */
+    long client_batch_size;   /* < 0 = not given */
     long listen_port;
     char *listen_host;
     double shutdown_timeout;
     struct frond_common_opts common;
 };
+
+static int apply_client_flags(struct shipper_config *c, const struct opts *o);
 
 /* ---- outputs ---- */
 
@@ -287,6 +294,10 @@ static int reload(void *ctx)
         rc = -ENOMEM;
         goto out;
     }
+    rc = apply_client_flags(nc, o);
+    if (rc) {
+        goto out;
+    }
     rc = tail_reload(r->tail, nc);
     if (rc == -EINVAL || rc == -ESHUTDOWN) {
         frond_error("SIGHUP: the reader refused the new scrape_configs; keeping the running "
@@ -459,6 +470,110 @@ static int run_stdin(const struct shipper_config *c, struct ship_queue **qs, siz
 
 /* ---- main ---- */
 
+static bool label_name_ok(const char *s, size_t n)
+{
+    if (n == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                  (i > 0 && c >= '0' && c <= '9');
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Add one external label to a client unless the client's own config has it (promtail's merge). */
+static int add_external_label(struct ship_client_config *cc, const char *name, size_t nlen,
+                              const char *value, size_t vlen)
+{
+    for (size_t i = 0; i < cc->nexternal_labels; i++) {
+        if (strlen(cc->external_label_names[i]) == nlen &&
+            memcmp(cc->external_label_names[i], name, nlen) == 0) {
+            return 0;
+        }
+    }
+    char **names = realloc(cc->external_label_names, (cc->nexternal_labels + 1) * sizeof(char *));
+    if (!names) {
+        return -ENOMEM;
+    }
+    cc->external_label_names = names;
+    char **values = realloc(cc->external_label_values, (cc->nexternal_labels + 1) * sizeof(char *));
+    if (!values) {
+        return -ENOMEM;
+    }
+    cc->external_label_values = values;
+    char *n = strndup(name, nlen), *v = strndup(value, vlen);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return -ENOMEM;
+    }
+    names[cc->nexternal_labels] = n;
+    values[cc->nexternal_labels] = v;
+    cc->nexternal_labels++;
+    return 0;
+}
+
+/*
+ * promtail's -client.tenant-id, -client.external-labels (k=v,k=v),
+ * -client.batch-wait and -client.batch-size-bytes, applied to every client
+ * (at start and to a reloaded config alike). External labels given in a
+ * client's config win over the flag's, as promtail merges them. -EINVAL
+ * (printed) for a malformed flag value, -ENOMEM.
+ */
+static int apply_client_flags(struct shipper_config *c, const struct opts *o)
+{
+    if (o->client_tenant && strpbrk(o->client_tenant, "\r\n")) {
+        fprintf(stderr, "frondtail: -client.tenant-id must not contain a line break\n");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < c->nclients; i++) {
+        struct ship_client_config *cc = &c->clients[i];
+        if (o->client_tenant) {
+            char *t = strdup(o->client_tenant);
+            if (!t) {
+                return -ENOMEM;
+            }
+            free(cc->tenant_id);
+            cc->tenant_id = t;
+        }
+        if (o->client_batch_wait >= 0) {
+            cc->batchwait = o->client_batch_wait;
+        }
+        if (o->client_batch_size >= 0) {
+            cc->batchsize = o->client_batch_size;
+        }
+        const char *p = o->client_external_labels;
+        while (p && *p) {
+            size_t len = strcspn(p, ",");
+            const char *eq = memchr(p, '=', len);
+            if (len > 0) {
+                size_t nlen = eq ? (size_t)(eq - p) : 0;
+                if (!eq || !label_name_ok(p, nlen)) {
+                    fprintf(stderr,
+                            "frondtail: -client.external-labels: \"%.*s\" is not name=value with "
+                            "a valid label name\n",
+                            (int)len, p);
+                    return -EINVAL;
+                }
+                int rc = add_external_label(cc, p, nlen, eq + 1, len - nlen - 1);
+                if (rc) {
+                    return rc;
+                }
+            }
+            p += len;
+            if (*p == ',') {
+                p++;
+            }
+        }
+    }
+    return 0;
+}
+
 /*
  * Every client URL must be one curl takes (http or https, with a host):
  * a bad one is a config error (exit 2, caught by --check-config), named by
@@ -488,6 +603,9 @@ int main(int argc, char **argv)
 {
     struct opts o;
     memset(&o, 0, sizeof(o));
+    /* Not given: the flags have no default, so these stay negative. */
+    o.client_batch_wait = -1;
+    o.client_batch_size = -1;
     struct frond_flag flags[] = {
         {"config.file", FROND_FLAG_STRING, &o.config_file, NULL, "FRONDTAIL_CONFIG",
          "promtail-compatible YAML configuration file (none: tail /var/log/pods as CRI).", 0,
@@ -507,6 +625,16 @@ int main(int argc, char **argv)
          "Positions file (overrides positions.filename).", 0, false},
         {"client.url", FROND_FLAG_STRING, &o.client_url, NULL, NULL,
          "Loki push URL (overrides the first client's url, or adds a client).", 0, false},
+        {"client.tenant-id", FROND_FLAG_STRING, &o.client_tenant, NULL, NULL,
+         "Tenant (X-Scope-OrgID) for every client, overriding tenant_id.", 0, false},
+        {"client.external-labels", FROND_FLAG_STRING, &o.client_external_labels, NULL, NULL,
+         "Labels added to every client's entries, as name=value,name=value (a client's own "
+         "external_labels win).",
+         0, false},
+        {"client.batch-wait", FROND_FLAG_DURATION, &o.client_batch_wait, NULL, NULL,
+         "batchwait for every client (overrides the config's).", 0, false},
+        {"client.batch-size-bytes", FROND_FLAG_BYTES, &o.client_batch_size, NULL, NULL,
+         "batchsize in bytes for every client (overrides the config's).", 0, false},
         {"server.http-listen-port", FROND_FLAG_INT, &o.listen_port, "-1", NULL,
          "HTTP port for /metrics and /ready (overrides server.http_listen_port; 0 = any).", 0,
          false},
@@ -586,6 +714,11 @@ int main(int argc, char **argv)
     }
     if (check_urls(&cfg, o.client_url != NULL) != 0) {
         exit_code = FROND_EXIT_USAGE;
+        goto out;
+    }
+    rc = apply_client_flags(&cfg, &o);
+    if (rc) {
+        exit_code = rc == -EINVAL ? FROND_EXIT_USAGE : FROND_EXIT_FAILURE;
         goto out;
     }
     /* A flag given on the command line wins over the config file's server section. */

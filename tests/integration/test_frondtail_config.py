@@ -3,6 +3,8 @@
 - a corrupt positions file is set aside and frondtail starts anyway;
 - an unknown config key exits 2 naming file:line;
 - --check-config accepts a good file and rejects a bad one;
+- a client URL curl rejects exits 2 with file:line and without its password;
+- promtail's -client.* flags apply to every client;
 - -dry-run prints entries to stdout instead of pushing;
 - SIGHUP applies new file scrape_configs to newly found files, refuses a
   changed client (restart needed) and an invalid file, and keeps shipping.
@@ -103,6 +105,38 @@ def test_bad_url_exits_2(h):
                               "password:\n%s" % (url, r.returncode, out))
 
 
+def test_client_flags(h):
+    """promtail's -client.tenant-id, -client.external-labels, -client.batch-wait and
+    -client.batch-size-bytes apply to every client; a client's own external_labels win."""
+    loki = LokiStandin(h.path("loki")).start()
+    h.on_cleanup(loki.stop)
+    root = h.path("pods")
+    path = pod_log(root, "ns", "flags", "app")
+    with open(path, "wb") as f:
+        f.write(cri_line(BASE_TS, "stdout", "F", b"id=fl:0 flags"))
+    cfg = Config(h, loki.url, root + "/*/*/*.log")
+    cfg.client["batchwait"] = "30s"
+    cfg.client["external_labels"] = {"env": "prod"}
+    cfg.client["tenant_id"] = "from-config"
+    p = start(h, cfg, args=["-client.tenant-id=team-x",
+                            "-client.external-labels=cluster=c1,env=dev",
+                            "-client.batch-wait=100ms", "-client.batch-size-bytes=65536"])
+    # batchwait 30s in the file: only the flag's 100ms makes this arrive quickly.
+    wait_delivered(loki, ["fl:0"], 15)
+    tenant, labels, _, _ = next(e for e in loki.entries() if b"id=fl:0" in e[3])
+    got = parse_labels(labels)
+    if tenant != "team-x":
+        raise TestFailure("tenant %r, want team-x from -client.tenant-id" % tenant)
+    if got.get("cluster") != "c1" or got.get("env") != "prod":
+        raise TestFailure("labels %s: want cluster=c1 from the flag, env=prod from the client"
+                          % got)
+    p.stop()
+    r = run(["--check-config", "-config.file=%s" % cfg.path,
+             "-client.external-labels=bad-name=1"])
+    if r.returncode != 2:
+        raise TestFailure("a bad -client.external-labels exited %d, want 2" % r.returncode)
+
+
 def test_dry_run(h):
     root = h.path("pods")
     path = pod_log(root, "ns", "dry", "app")
@@ -194,5 +228,5 @@ def test_sighup_reload(h):
 
 if __name__ == "__main__":
     frondtest.run_tests("frondtail_config",
-                        [test_corrupt_positions, test_unknown_key_exits_2, test_bad_url_exits_2, test_dry_run,
-                         test_sighup_reload])
+                        [test_corrupt_positions, test_unknown_key_exits_2, test_bad_url_exits_2,
+                         test_client_flags, test_dry_run, test_sighup_reload])
