@@ -420,12 +420,20 @@ static int load(struct positions *p, const char *filename, bool readonly, bool *
     if (rc == -ENOENT) {
         return 0;
     }
-    if (rc) {
+    /*
+     * Over the size cap (-ENOSPC from the bounded buffer) is no more usable
+     * than a corrupt file, and refusing it would fail every start: set it
+     * aside the same way. Permissions and I/O errors stay fatal, because
+     * starting from 0 would re-send everything.
+     */
+    bool too_big = rc == -ENOSPC;
+    if (rc && !too_big) {
         frond_error("cannot read positions file", "file", filename, "err", strerror(-rc));
         return rc;
     }
     /* An empty file is what a crash between create and write leaves: treat it as corrupt. */
-    if (len == 0 || positions_parse(p, text ? text : "", len) != 0) {
+    if (too_big || len == 0 || positions_parse(p, text ? text : "", len) != 0) {
+        const char *why = too_big ? "larger than the 64 MiB cap" : len == 0 ? "empty" : "corrupt";
         for (size_t i = 0; i < p->n; i++) {
             free(p->e[i].path);
             free(p->e[i].cursor);
@@ -436,13 +444,14 @@ static int load(struct positions *p, const char *filename, bool readonly, bool *
         char aside[4096];
         snprintf(aside, sizeof(aside), "%s.corrupt-%lld", filename, (long long)time(NULL));
         if (readonly) {
-            frond_warn("positions file is corrupt; ignored (read-only)", "file", filename);
+            frond_warn("positions file is unusable; ignored (read-only)", "file", filename,
+                       "reason", why);
         } else if (rename(filename, aside) != 0) {
-            frond_error("positions file is corrupt and cannot be set aside; starting fresh", "file",
-                        filename, "err", strerror(errno));
+            frond_error("positions file is unusable and cannot be set aside; starting fresh",
+                        "file", filename, "reason", why, "err", strerror(errno));
         } else {
-            frond_error("positions file is corrupt; set aside, starting fresh", "file", filename,
-                        "moved_to", aside);
+            frond_error("positions file is unusable; set aside, starting fresh", "file", filename,
+                        "reason", why, "moved_to", aside);
         }
         if (set_aside) {
             *set_aside = true;

@@ -73,8 +73,9 @@ struct positions {
 
 /*
  * Load `filename` (a missing file is an empty table). A file that does not
- * parse is renamed aside and logged; *set_aside is set (may be NULL).
- * -ENOMEM, or -errno when the file exists but cannot be read.
+ * parse, is empty, or is over the 64 MiB cap is renamed aside
+ * (<file>.corrupt-<unix time>) and logged; *set_aside is set (may be NULL).
+ * -ENOMEM, or -errno when the file exists but cannot be read (EACCES, EIO).
  */
 FROND_MUST_CHECK int positions_load(struct positions *p, const char *filename, bool *set_aside);
 /* Same, but a corrupt file is only logged, never renamed (-dry-run must change nothing). */

@@ -4,6 +4,7 @@
  * corrupt or empty files set aside instead of failing.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +242,50 @@ static void test_corrupt(void)
     positions_cleanup(&p);
 }
 
+/*
+ * A file over the 64 MiB cap would fail every start if refused: it is set
+ * aside like a corrupt one. A file that cannot be read at all (EACCES, a
+ * directory) stays a startup error, since starting from 0 re-sends all.
+ */
+static void test_oversized_and_unreadable(void)
+{
+    char file[512];
+    snprintf(file, sizeof(file), "%s/big.yaml", dir);
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0);
+    const char *head = "positions:\n  \"/a\": \"1\"\n";
+    CHECK_INT(write(fd, head, strlen(head)), (long)strlen(head));
+    /* Sparse: 64 MiB + 1 of size without writing it all. */
+    CHECK_INT(ftruncate(fd, 64L * 1024 * 1024 + 1), 0);
+    close(fd);
+    int before = count_aside();
+    struct positions p;
+    bool aside = false;
+    CHECK_INT(positions_load(&p, file, &aside), 0);
+    CHECK(aside);
+    CHECK_INT(p.n, 0);
+    CHECK(access(file, F_OK) != 0);
+    CHECK(count_aside() > before);
+    positions_cleanup(&p);
+
+    snprintf(file, sizeof(file), "%s/adir.yaml", dir);
+    CHECK_INT(mkdir(file, 0700), 0);
+    aside = false;
+    CHECK(positions_load(&p, file, &aside) < 0);
+    CHECK(!aside);
+    positions_cleanup(&p);
+    rmdir(file);
+    if (geteuid() != 0) {
+        snprintf(file, sizeof(file), "%s/noperm.yaml", dir);
+        write_file(file, "positions: {}\n");
+        CHECK_INT(chmod(file, 0), 0);
+        CHECK_INT(positions_load(&p, file, &aside), -EACCES);
+        CHECK(!aside);
+        CHECK(access(file, F_OK) == 0);
+        positions_cleanup(&p);
+    }
+}
+
 static void test_unicode_paths(void)
 {
     char file[512];
@@ -311,6 +356,7 @@ int main(void)
     test_rotated_entries();
     test_promtail_file();
     test_corrupt();
+    test_oversized_and_unreadable();
     test_unicode_paths();
     test_many();
     test_format_empty();
