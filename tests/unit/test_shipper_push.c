@@ -543,8 +543,10 @@ static void test_queue_batchsize(void)
     struct fixture f;
     fixture_start(&f, ok, 1);
     f.cfg.batchsize = 100;
+    f.cfg.batchwait = 30;
     f.cfg.bearer_token = "tok";
     struct ship_queue *q = ship_queue_new(&f.cfg, 0, NULL, on_ack, &f.acks);
+    double t0 = frond_now_monotonic();
     /* 30-byte lines: three fit in 100 bytes, the fourth starts a new batch. */
     /*
      * At most PUSH_MAX_READY closed batches wait behind the one in flight,
@@ -561,9 +563,15 @@ static void test_queue_batchsize(void)
     }
     CHECK(q->nready <= PUSH_MAX_READY);
     (void)eagain;
-    /* Three batches are full and go at once, without waiting for batchwait. */
-    WAIT_FOR(acked(&f.acks, 7) == 9, 10);
+    /*
+     * Three batches are full and go at once, without waiting for batchwait
+     * (30 s): all nine lines are acked within 2 s (room for a loaded CI
+     * machine, still 15 times under batchwait), or batchsize
+     * is not what flushed them.
+     */
+    WAIT_FOR(acked(&f.acks, 7) == 9, 2.0);
     CHECK_INT(acked(&f.acks, 7), 9);
+    CHECK(frond_now_monotonic() - t0 < 2.0);
     ship_queue_stop(q, frond_now_monotonic() + 10);
     CHECK_INT(server_requests(&f.srv), 4);
     CHECK_INT(f.srv.entries[0], 3);
