@@ -10,6 +10,9 @@
  * into a buffer owned by the state (the join buffer or the JSON unescape
  * buffer), valid until the next call. Malformed lines are returned as they
  * are, with the read time and `malformed` set, like promtail does.
+ * A buffer that grew past PARSE_KEEP_CAP for a huge line shrinks back once
+ * its entry is finished, so memory follows the lines in flight, not the
+ * largest line ever seen.
  *
  * Ownership: struct parse_state owns its buffers; parse_state_cleanup()
  * frees them. Not thread-safe (one state per file, used by one reader).
