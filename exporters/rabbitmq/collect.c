@@ -224,16 +224,19 @@ static int collect_queues(struct scrape *sc, struct rmq_store *st)
     int rc = 0;
     frond_buf_init(&vhosts, 64u << 20);
 
-    if (c->push_queue_regex && c->include_queues.set) {
-        /* The server matches with PCRE, unanchored: anchor it; our own match stays authoritative.
+    if (c->push_queue_regex && c->include_queues.set && c->include_queues.server_ok) {
+        /*
+         * The server matches with PCRE, unanchored: anchor it like our own
+         * match when the filter is anchored. Only expressions that read the
+         * same in ERE and PCRE get here; our own match stays authoritative.
          */
-        size_t n = strlen(c->include_queues.src) + 5;
+        size_t n = strlen(c->include_queues.ere) + 5;
         char *anchored = malloc(n);
         if (!anchored) {
             rc = -ENOMEM;
             goto out;
         }
-        snprintf(anchored, n, "^(%s)$", c->include_queues.src);
+        snprintf(anchored, n, c->include_queues.anchored ? "^(%s)$" : "%s", c->include_queues.ere);
         name_re = rmq_mgmt_escape(anchored);
         free(anchored);
         if (!name_re) {

@@ -7,7 +7,10 @@
  * Flag names follow kbudde/rabbitmq_exporter's settings (RABBIT_URL,
  * RABBIT_USER, RABBIT_PASSWORD, INCLUDE_VHOST, ...) as kingpin-style flags,
  * with the same environment variables as fallbacks, plus the
- * exporter-toolkit flags every frond exporter shares.
+ * exporter-toolkit flags every frond exporter shares. The four name filter
+ * variables (INCLUDE_VHOST, SKIP_VHOST, INCLUDE_QUEUES, SKIP_QUEUES) keep
+ * kbudde's meaning, matching anywhere in the name; the flags match whole
+ * names.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -108,13 +111,47 @@ static int split_userinfo(char *url, char **user, char **password, bool keep_use
     return 0;
 }
 
-static int compile(struct rmq_filter *f, const char *flag, const char *src)
+/*
+ * Compile one name filter. The flag (--include-queues=...) is anchored, the
+ * way frond documents it; when the flag is not given, the environment
+ * variable kbudde/rabbitmq_exporter reads (INCLUDE_QUEUES, ...) is used with
+ * kbudde's semantics: matching anywhere in the name, like Go's
+ * regexp.MatchString. Patterns using RE2 syntax that POSIX ERE reads
+ * differently get a startup warning naming the flag or variable.
+ */
+static int compile(struct rmq_filter *f, const struct frond_flag *flags, size_t nflags,
+                   const char *flag, const char *src, const char *env)
 {
-    int rc = rmq_filter_init(f, src);
-    if (rc == -EINVAL) {
-        fprintf(stderr, "%s: --%s: invalid POSIX extended regular expression\n", PROG, flag);
+    bool anchored = true;
+    char name[64];
+    snprintf(name, sizeof(name), "--%s", flag);
+    if (!flag_given(flags, nflags, flag)) {
+        const char *e = getenv(env);
+        if (e && e[0]) {
+            src = e;
+            anchored = false;
+            snprintf(name, sizeof(name), "%s", env);
+        }
     }
-    return rc;
+    char warn[200] = "";
+    int rc = rmq_filter_init_ex(f, src, anchored, warn, sizeof(warn));
+    if (rc == -EINVAL) {
+        fprintf(stderr, "%s: %s: invalid POSIX extended regular expression\n", PROG, name);
+        return rc;
+    }
+    if (rc) {
+        return rc;
+    }
+    if (warn[0]) {
+        frond_warn("name filter uses Go RE2/PCRE syntax that POSIX extended regex (used here) "
+                   "reads differently; rewrite it with POSIX classes such as [[:digit:]]",
+                   "filter", name, "pattern", f->src, "problem", warn);
+    }
+    if (f->set) {
+        frond_info("name filter", "filter", name, "match", anchored ? "whole name" : "anywhere",
+                   "regex", f->ere);
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -152,14 +189,22 @@ int main(int argc, char **argv)
          "Send --include-queues to the server (name + use_regex) to shrink replies; the "
          "exporter's own match stays authoritative.",
          0, false},
-        {"include-vhost", FROND_FLAG_STRING, &o.include_vhost, NULL, "INCLUDE_VHOST",
-         "Only vhosts fully matching this POSIX extended regex (default: all).", 0, false},
-        {"exclude-vhost", FROND_FLAG_STRING, &o.exclude_vhost, NULL, "SKIP_VHOST",
-         "Skip vhosts fully matching this regex.", 0, false},
-        {"include-queues", FROND_FLAG_STRING, &o.include_queues, NULL, "INCLUDE_QUEUES",
-         "Only queues whose name fully matches this regex (default: all).", 0, false},
-        {"exclude-queues", FROND_FLAG_STRING, &o.exclude_queues, NULL, "SKIP_QUEUES",
-         "Skip queues whose name fully matches this regex.", 0, false},
+        {"include-vhost", FROND_FLAG_STRING, &o.include_vhost, NULL, NULL,
+         "Only vhosts fully matching this POSIX extended regex (default: all). Env INCLUDE_VHOST "
+         "instead matches anywhere in the name, as kbudde/rabbitmq_exporter does.",
+         0, false},
+        {"exclude-vhost", FROND_FLAG_STRING, &o.exclude_vhost, NULL, NULL,
+         "Skip vhosts fully matching this regex. Env SKIP_VHOST instead matches anywhere in the "
+         "name (kbudde).",
+         0, false},
+        {"include-queues", FROND_FLAG_STRING, &o.include_queues, NULL, NULL,
+         "Only queues whose name fully matches this regex (default: all). Env INCLUDE_QUEUES "
+         "instead matches anywhere in the name (kbudde).",
+         0, false},
+        {"exclude-queues", FROND_FLAG_STRING, &o.exclude_queues, NULL, NULL,
+         "Skip queues whose name fully matches this regex. Env SKIP_QUEUES instead matches "
+         "anywhere in the name (kbudde).",
+         0, false},
         {"amqp.url", FROND_FLAG_STRING, &o.amqp_url, NULL, "AMQP_URL",
          "AMQP mode: amqp://user:pass@host:5672/vhost; replaces the management API.",
          FROND_FLAG_SECRET, false},
@@ -220,10 +265,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --amqp.url and --amqp.queues go together\n", PROG);
         goto out;
     }
-    if (compile(&col.include_vhost, "include-vhost", o.include_vhost) ||
-        compile(&col.exclude_vhost, "exclude-vhost", o.exclude_vhost) ||
-        compile(&col.include_queues, "include-queues", o.include_queues) ||
-        compile(&col.exclude_queues, "exclude-queues", o.exclude_queues)) {
+    const size_t nf = FROND_ARRAY_SIZE(flags);
+    if (compile(&col.include_vhost, flags, nf, "include-vhost", o.include_vhost, "INCLUDE_VHOST") ||
+        compile(&col.exclude_vhost, flags, nf, "exclude-vhost", o.exclude_vhost, "SKIP_VHOST") ||
+        compile(&col.include_queues, flags, nf, "include-queues", o.include_queues,
+                "INCLUDE_QUEUES") ||
+        compile(&col.exclude_queues, flags, nf, "exclude-queues", o.exclude_queues,
+                "SKIP_QUEUES")) {
         goto out;
     }
     if (!amqp_mode) {
@@ -254,6 +302,11 @@ int main(int argc, char **argv)
     col.page_size = o.page_size;
     col.concurrency = o.concurrency;
     col.push_queue_regex = o.server_filter;
+    if (o.server_filter && col.include_queues.set && !col.include_queues.server_ok) {
+        frond_info("queue include filter applied by the exporter only: RabbitMQ's PCRE would read "
+                   "it differently (or may), so it is not sent as name+use_regex",
+                   "regex", col.include_queues.src);
+    }
 
     code = FROND_EXIT_FAILURE;
     if (frond_process_init()) {

@@ -20,30 +20,210 @@
 
 /* ---- filters ---- */
 
-int rmq_filter_init(struct rmq_filter *f, const char *src)
+static void note(char *warn, size_t warnsz, const char *what)
+{
+    if (warn && warnsz && !warn[0]) {
+        snprintf(warn, warnsz, "%s", what);
+    }
+}
+
+/*
+ * Rewrite the RE2/Perl escapes Go users write into POSIX ERE, and say
+ * whether the result is in the subset that glibc's ERE and RabbitMQ's PCRE
+ * (Erlang `re`) read the same way. Returns a malloc'd string or NULL.
+ */
+static char *translate(const char *src, bool *server_ok, char *warn, size_t warnsz)
+{
+    struct frond_buf b;
+    frond_buf_init(&b, 16 * strlen(src) + 64);
+    bool ok = true;
+    int rc = 0;
+    bool after_quant = false;
+    for (size_t i = 0; src[i] && !rc; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        if (ch >= 0x80) {
+            /* Byte-wise here, possibly UTF-8-wise on the server: keep it local. */
+            ok = false;
+        }
+        if (ch == '\\' && src[i + 1]) {
+            char e = src[++i];
+            const char *rep = NULL;
+            switch (e) {
+            case 'd':
+                rep = "[0-9]";
+                break;
+            case 'D':
+                rep = "[^0-9]";
+                break;
+            case 'w':
+                rep = "[[:alnum:]_]";
+                break;
+            case 'W':
+                rep = "[^[:alnum:]_]";
+                break;
+            case 's':
+                rep = "[[:space:]]";
+                break;
+            case 'S':
+                rep = "[^[:space:]]";
+                break;
+            default:
+                break;
+            }
+            if (rep) {
+                rc = frond_buf_append(&b, rep, strlen(rep));
+            } else {
+                if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9')) {
+                    note(warn, warnsz,
+                         "uses a backslash-letter escape (like \\b, \\A, \\pL, \\x41 or \\1) "
+                         "that POSIX extended regex reads differently from Go RE2");
+                    ok = false;
+                }
+                char two[2] = {'\\', e};
+                rc = frond_buf_append(&b, two, 2);
+            }
+            after_quant = false;
+            continue;
+        }
+        if (ch == '[') {
+            /* A bracket expression: copied up to its closing ']', escapes rewritten. */
+            size_t j = i + 1;
+            rc = frond_buf_append(&b, "[", 1);
+            if (src[j] == '^') {
+                rc = rc ? rc : frond_buf_append(&b, "^", 1);
+                j++;
+            }
+            if (src[j] == ']') {
+                rc = rc ? rc : frond_buf_append(&b, "]", 1);
+                j++;
+            }
+            while (src[j] && src[j] != ']' && !rc) {
+                if (src[j] == '[' &&
+                    (src[j + 1] == ':' || src[j + 1] == '.' || src[j + 1] == '=')) {
+                    const char *end = strstr(src + j + 2, src[j + 1] == ':'   ? ":]"
+                                                          : src[j + 1] == '.' ? ".]"
+                                                                              : "=]");
+                    if (!end) {
+                        break;
+                    }
+                    if (src[j + 1] != ':') {
+                        ok = false;
+                    }
+                    rc = frond_buf_append(&b, src + j, (size_t)(end + 2 - (src + j)));
+                    j = (size_t)(end + 2 - src);
+                    continue;
+                }
+                if (src[j] == '\\' && src[j + 1]) {
+                    char e = src[j + 1];
+                    const char *rep = e == 'd'   ? "0-9"
+                                      : e == 'w' ? "[:alnum:]_"
+                                      : e == 's' ? "[:space:]"
+                                                 : NULL;
+                    bool alnum =
+                        (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9');
+                    if (rep) {
+                        rc = frond_buf_append(&b, rep, strlen(rep));
+                        j += 2;
+                        continue;
+                    }
+                    /* RE2's escaped punctuation is the character itself, as ERE reads it bare. */
+                    if (!alnum && e != ']' && e != '-' && e != '^') {
+                        rc = frond_buf_append(&b, &e, 1);
+                        j += 2;
+                        continue;
+                    }
+                    note(warn, warnsz,
+                         "has a backslash escape inside [...] (like [\\D], [\\]] or [\\-]) that "
+                         "POSIX extended regex reads as a literal backslash");
+                    ok = false;
+                }
+                rc = frond_buf_append(&b, src + j, 1);
+                j++;
+            }
+            if (!src[j]) {
+                /* Unterminated: regcomp reports it; keep the rest verbatim. */
+                rc = rc ? rc : frond_buf_append(&b, src + i + 1, strlen(src + i + 1));
+                ok = false;
+                break;
+            }
+            rc = rc ? rc : frond_buf_append(&b, "]", 1);
+            i = j;
+            after_quant = false;
+            continue;
+        }
+        if (ch == '(' && (src[i + 1] == '?' || src[i + 1] == '*')) {
+            note(warn, warnsz,
+                 "uses a \"(?\" group (flags, non-capturing or lookaround), which POSIX "
+                 "extended regex does not have");
+            ok = false;
+        }
+        if (ch == '?' && after_quant) {
+            note(warn, warnsz,
+                 "uses a lazy quantifier (*?, +? or ?\?), which POSIX extended regex reads as "
+                 "another repetition");
+            ok = false;
+        }
+        if (ch == '{' || ch == '}') {
+            /* Bounds: PCRE takes a malformed one as literal text, ERE does not. */
+            ok = false;
+        }
+        after_quant = ch == '*' || ch == '+' || ch == '?' || ch == '}';
+        if (after_quant && ch == '?' && i > 0 &&
+            (src[i - 1] == '*' || src[i - 1] == '+' || src[i - 1] == '?' || src[i - 1] == '}')) {
+            after_quant = false;
+        }
+        rc = frond_buf_append(&b, src + i, 1);
+    }
+    char *out = rc ? NULL : strdup(frond_buf_cstr(&b));
+    frond_buf_cleanup(&b);
+    *server_ok = ok;
+    return out;
+}
+
+int rmq_filter_init_ex(struct rmq_filter *f, const char *src, bool anchored, char *warn,
+                       size_t warnsz)
 {
     memset(f, 0, sizeof(*f));
+    if (warn && warnsz) {
+        warn[0] = '\0';
+    }
     if (!src || !src[0]) {
         return 0;
     }
-    size_t n = strlen(src) + 5;
-    char *anchored = malloc(n);
-    if (!anchored) {
+    bool server_ok = false;
+    char *ere = translate(src, &server_ok, warn, warnsz);
+    if (!ere) {
         return -ENOMEM;
     }
-    snprintf(anchored, n, "^(%s)$", src);
-    int rc = regcomp(&f->re, anchored, REG_EXTENDED | REG_NOSUB);
-    free(anchored);
+    size_t n = strlen(ere) + 5;
+    char *full = malloc(n);
+    if (!full) {
+        free(ere);
+        return -ENOMEM;
+    }
+    snprintf(full, n, anchored ? "^(%s)$" : "%s", ere);
+    int rc = regcomp(&f->re, full, REG_EXTENDED | REG_NOSUB);
+    free(full);
     if (rc != 0) {
+        free(ere);
         return -EINVAL;
     }
     f->src = strdup(src);
     if (!f->src) {
         regfree(&f->re);
+        free(ere);
         return -ENOMEM;
     }
+    f->ere = ere;
+    f->anchored = anchored;
+    f->server_ok = server_ok;
     f->set = true;
     return 0;
+}
+
+int rmq_filter_init(struct rmq_filter *f, const char *src)
+{
+    return rmq_filter_init_ex(f, src, true, NULL, 0);
 }
 
 void rmq_filter_cleanup(struct rmq_filter *f)
@@ -51,6 +231,7 @@ void rmq_filter_cleanup(struct rmq_filter *f)
     if (f->set) {
         regfree(&f->re);
         free(f->src);
+        free(f->ere);
     }
     memset(f, 0, sizeof(*f));
 }

@@ -7,8 +7,13 @@
  * kept whole. Public for the collector, unit tests and the fuzz target.
  *
  * Ownership: a store owns its records and arena until rmq_store_cleanup();
- * it borrows the collector whose filters it applies. A store belongs to
- * one thread; filters are read-only once compiled (regexec is thread-safe).
+ * it borrows the collector whose filters it applies, and copies every
+ * string of a record it keeps. A filter owns its compiled regex and strings
+ * until rmq_filter_cleanup(). Failure: an add or merge that fails (-ENOMEM,
+ * -E2BIG past the caps) leaves the records kept so far intact and the store
+ * valid for cleanup; a filter that fails to compile is left unset and needs
+ * no cleanup. Thread-safety: a store belongs to one thread; filters are
+ * read-only once compiled and may be shared (regexec is thread-safe).
  */
 #ifndef RMQ_STORE_H
 #define RMQ_STORE_H
@@ -24,15 +29,40 @@
 
 struct rmq_collector;
 
-/* A fully anchored POSIX extended regex, or none (matches everything). */
+/*
+ * A name filter: a POSIX extended regex (glibc regcomp), or none (matches
+ * everything). The --include-queues style flags are fully anchored, as
+ * ^(src)$; the kbudde/rabbitmq_exporter environment variables
+ * (INCLUDE_QUEUES, SKIP_QUEUES, INCLUDE_VHOST, SKIP_VHOST) match anywhere
+ * in the name, as Go's regexp.MatchString does there.
+ *
+ * Both kinds accept the RE2/Perl class escapes users copy from Go configs,
+ * translated to ERE before compiling: \d \D \w \W \s \S (inside a
+ * bracket expression \d \w \s and escaped punctuation such as [\.]).
+ * Syntax that POSIX ERE reads differently and that is not translated
+ * (groups starting "(?", lazy quantifiers "*?" "+?" "??", other letter
+ * escapes such as \b \A \pL \x41, negated classes inside brackets) is
+ * reported through `warn` so the caller can log it at startup.
+ */
 struct rmq_filter {
     bool set;
-    char *src; /* the expression as given */
+    bool anchored;
+    bool server_ok; /* `ere` means the same to RabbitMQ's PCRE: may be pushed as name+use_regex */
+    char *src;      /* the expression as given */
+    char *ere;      /* the translated expression, without the anchors */
     regex_t re;
 };
 
-/* Compile `src` anchored as ^(src)$; NULL or "" leaves the filter unset. -EINVAL on a bad regex. */
+/* Compile `src` anchored as ^(src)$ (the flags' semantics); see rmq_filter_init_ex. */
 FROND_MUST_CHECK int rmq_filter_init(struct rmq_filter *f, const char *src);
+/*
+ * Compile `src`, anchored or matching anywhere. NULL or "" leaves the
+ * filter unset. -EINVAL on a bad regex, -ENOMEM. `warn` (may be NULL)
+ * receives a one-line note when the pattern uses RE2/PCRE syntax that
+ * glibc's ERE reads differently, "" otherwise.
+ */
+FROND_MUST_CHECK int rmq_filter_init_ex(struct rmq_filter *f, const char *src, bool anchored,
+                                        char *warn, size_t warnsz);
 void rmq_filter_cleanup(struct rmq_filter *f);
 /* Include/exclude pair: kept when the include is unset or matches, and the exclude does not. */
 bool rmq_filter_keep(const struct rmq_filter *inc, const struct rmq_filter *exc, const char *s);

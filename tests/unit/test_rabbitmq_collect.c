@@ -211,6 +211,74 @@ static void test_filter_compile(void)
     rmq_filter_cleanup(&f);
 }
 
+/*
+ * kbudde's environment variables match anywhere (Go regexp.MatchString);
+ * the flags match whole names. RE2 class escapes are translated; syntax ERE
+ * reads differently is reported and never pushed to the server.
+ */
+static void test_filter_kbudde(void)
+{
+    struct rmq_filter f;
+    char warn[200];
+    /* SKIP_QUEUES=amq\.gen: unanchored, so it excludes the server-named queues. */
+    CHECK_INT(rmq_filter_init_ex(&f, "amq\\.gen", false, warn, sizeof(warn)), 0);
+    CHECK_STR(warn, "");
+    CHECK(!rmq_filter_keep(NULL, &f, "amq.gen-JzTY20BRgKO-HjmUJj0wLg"));
+    CHECK(!rmq_filter_keep(NULL, &f, "x.amq.gen"));
+    CHECK(rmq_filter_keep(NULL, &f, "amqXgen"));
+    CHECK(rmq_filter_keep(NULL, &f, "orders"));
+    CHECK(f.server_ok);
+    CHECK(!f.anchored);
+    rmq_filter_cleanup(&f);
+    /* The flag keeps whole-name matching: the same pattern excludes nothing real. */
+    CHECK_INT(rmq_filter_init_ex(&f, "amq\\.gen", true, warn, sizeof(warn)), 0);
+    CHECK(rmq_filter_keep(NULL, &f, "amq.gen-JzTY20BRgKO-HjmUJj0wLg"));
+    CHECK(!rmq_filter_keep(NULL, &f, "amq.gen"));
+    rmq_filter_cleanup(&f);
+
+    /* \d \w \s translated, outside and inside brackets, as RE2 reads them. */
+    CHECK_INT(rmq_filter_init_ex(&f, "^q\\d+\\s\\w$", false, warn, sizeof(warn)), 0);
+    CHECK_STR(warn, "");
+    CHECK_STR(f.ere, "^q[0-9]+[[:space:]][[:alnum:]_]$");
+    CHECK(rmq_filter_keep(&f, NULL, "q12 _"));
+    CHECK(!rmq_filter_keep(&f, NULL, "qd s"));
+    CHECK(f.server_ok);
+    rmq_filter_cleanup(&f);
+    CHECK_INT(rmq_filter_init_ex(&f, "[\\d\\.]+", true, warn, sizeof(warn)), 0);
+    CHECK_STR(f.ere, "[0-9.]+");
+    CHECK(rmq_filter_keep(&f, NULL, "1.2"));
+    CHECK(!rmq_filter_keep(&f, NULL, "d\\"));
+    rmq_filter_cleanup(&f);
+    CHECK_INT(rmq_filter_init_ex(&f, "\\D\\W\\S", true, warn, sizeof(warn)), 0);
+    CHECK(rmq_filter_keep(&f, NULL, "a-b"));
+    CHECK(!rmq_filter_keep(&f, NULL, "1-b"));
+    rmq_filter_cleanup(&f);
+
+    /* What ERE reads differently: a warning, and the server never gets it. */
+    static const char *const differ[] = {"(?i)orders", "(?:a|b)x", "a.*?b", "a+?",
+                                         "\\bq\\b",    "[\\D]",    "q\\pL"};
+    for (size_t i = 0; i < sizeof(differ) / sizeof(differ[0]); i++) {
+        int rc = rmq_filter_init_ex(&f, differ[i], false, warn, sizeof(warn));
+        CHECK(rc == 0 || rc == -EINVAL);
+        CHECK(warn[0] != '\0');
+        CHECK(!f.server_ok);
+        rmq_filter_cleanup(&f);
+    }
+    /* Same in both, but kept local to be safe: bounds, non-ASCII. */
+    CHECK_INT(rmq_filter_init_ex(&f, "a{2}", true, warn, sizeof(warn)), 0);
+    CHECK_STR(warn, "");
+    CHECK(!f.server_ok);
+    rmq_filter_cleanup(&f);
+    CHECK_INT(rmq_filter_init_ex(&f, "caf\xc3\xa9", true, warn, sizeof(warn)), 0);
+    CHECK(!f.server_ok);
+    rmq_filter_cleanup(&f);
+    /* The common safe subset is pushed. */
+    CHECK_INT(rmq_filter_init_ex(&f, "(orders|jobs)-[a-z0-9]+\\..*", true, warn, sizeof(warn)), 0);
+    CHECK(f.server_ok);
+    CHECK_STR(warn, "");
+    rmq_filter_cleanup(&f);
+}
+
 static void test_scrub_and_decode(void)
 {
     char s[64];
@@ -354,6 +422,7 @@ int main(void)
     test_full_mapping();
     test_filters_and_dedupe();
     test_filter_compile();
+    test_filter_kbudde();
     test_scrub_and_decode();
     test_amqp_config();
     test_url_check();

@@ -197,7 +197,11 @@ def test_deleted_queue_vanishes(h):
 
 
 def test_filters(h):
-    """Include/exclude regexes, fully anchored, select exactly the right queues."""
+    """Include/exclude regexes select exactly the right queues.
+
+    Flags match whole names; kbudde's environment variables match anywhere in the name (Go
+    regexp.MatchString), with RE2's \\d translated; a flag wins over its variable.
+    """
     pwfile = h.path("password")
     with open(pwfile, "w") as f:
         f.write(B.password + "\n")
@@ -214,16 +218,26 @@ def test_filters(h):
         (["--include-vhost=/|tv2", "--exclude-queues=t2b", "--rabbit.page-size=1"],
          [("/", "c1"), ("tv2", "t2a")]),
     ]
+    env_cases = [
+        ({"SKIP_QUEUES": "t2"}, [], [("/", "c1"), ("tv1", "orders"), ("tv1", "qq")]),
+        ({"INCLUDE_QUEUES": "rder"}, [], [("tv1", "orders")]),
+        ({"INCLUDE_QUEUES": "rder"}, ["--no-rabbit.server-side-filter"], [("tv1", "orders")]),
+        ({"INCLUDE_QUEUES": r"\d"}, [], [("/", "c1"), ("tv2", "t2a"), ("tv2", "t2b")]),
+        ({"INCLUDE_VHOST": "v1", "SKIP_QUEUES": "^q"}, [], [("tv1", "orders")]),
+        ({"INCLUDE_QUEUES": "t2"}, ["--include-queues=orders"], [("tv1", "orders")]),
+    ]
+    cases = [(args, want, {}) for args, want in cases] + [
+        (args, want, env) for env, args, want in env_cases]
     running = []
-    for i, (args, _) in enumerate(cases):
+    for i, (args, _, env) in enumerate(cases):
         # The password comes from a file here (FROND_FLAG_SECRET), not from the env.
         running.append(start_exporter(h, "--rabbit.password-file=" + pwfile, *args,
-                                      name="exporter%d" % i, env={"RABBIT_PASSWORD": ""}))
-    for (args, expected), (exp, base) in zip(cases, running):
+                                      name="exporter%d" % i, env=dict(env, RABBIT_PASSWORD="")))
+    for (args, expected, env), (exp, base) in zip(cases, running):
         _, m = wait_metrics(base, [("rabbitmq_up", {}, 1)])
         got = queue_set(m)
         if got != sorted(expected):
-            raise TestFailure("%s selected %s, want %s" % (args, got, sorted(expected)))
+            raise TestFailure("%s %s selected %s, want %s" % (args, env, got, sorted(expected)))
         for fam in QUEUE_FAMILIES:
             extra = {(d["vhost"], d["queue"]) for d, _ in series(m, fam)} - set(expected)
             if extra:
