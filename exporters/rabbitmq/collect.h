@@ -61,6 +61,8 @@ struct rmq_collector {
 /*
  * Register the direct metrics (scrape errors per endpoint) and the
  * collector. The collector struct must already hold options and filters.
+ * -ENOMEM or -EINVAL from the registry; what was registered before the
+ * failure stays in the registry and is freed with it.
  */
 FROND_MUST_CHECK int rmq_collector_register(struct rmq_collector *c, struct frond_registry *reg,
                                             bool amqp_mode);
