@@ -19,8 +19,8 @@
 
 const char *rmq_endpoint_name(enum rmq_endpoint e)
 {
-    static const char *const names[RMQ_EP_COUNT] = {"overview", "nodes", "vhosts", "queues",
-                                                    "amqp"};
+    static const char *const names[RMQ_EP_COUNT] = {"overview", "nodes",     "vhosts",
+                                                    "queues",   "consumers", "amqp"};
     return e < RMQ_EP_COUNT ? names[e] : "unknown";
 }
 
@@ -32,6 +32,14 @@ const char *rmq_endpoint_name(enum rmq_endpoint e)
     "messages_unacknowledged,consumers,consumer_utilisation,consumer_capacity,message_bytes,"      \
     "head_message_timestamp,message_stats.publish,message_stats.deliver_get,"                      \
     "message_stats.ack,message_stats.redeliver"
+/*
+ * Without statistics (disable_stats=true&enable_queue_totals=true) RabbitMQ
+ * 3.10 answers only these of the exported fields; asking for the others
+ * would cost nothing but they never come.
+ */
+#define QUEUE_COLUMNS_NO_STATS                                                                     \
+    "name,vhost,type,durable,node,state,messages,messages_ready,messages_unacknowledged"
+#define CONSUMERS_PATH "/api/consumers?columns=queue.name,queue.vhost"
 #define NODE_COLUMNS                                                                               \
     "name,running,uptime,mem_used,mem_limit,mem_alarm,disk_free,disk_free_limit,"                  \
     "disk_free_alarm,fd_used,fd_total,sockets_used,sockets_total,proc_used,proc_total,partitions"
@@ -122,13 +130,26 @@ static int fetch_queue_pages(struct scrape *sc, const char *base, const char *na
 {
     struct frond_buf path;
     int rc = 0;
+    bool stats = sc->c->queue_stats;
+    /*
+     * RabbitMQ applies name+use_regex only to paginated listings, so a
+     * pushed filter keeps pages even when --rabbit.page-size=0 asked for
+     * one request per vhost.
+     */
+    long page_size = sc->c->page_size > 0 ? sc->c->page_size : (name_re ? 500 : 0);
     /* Heap-built: an escaped vhost name and include regex may each be kilobytes. */
     frond_buf_init(&path, 1u << 20);
     for (long page = 1; page <= RMQ_MAX_PAGES; page++) {
         frond_buf_reset(&path);
-        rc = frond_buf_printf(&path, "%s?page=%ld&page_size=%ld&columns=%s%s%s%s", base, page,
-                              sc->c->page_size, QUEUE_COLUMNS, name_re ? "&name=" : "",
-                              name_re ? name_re : "", name_re ? "&use_regex=true" : "");
+        rc = frond_buf_printf(&path, "%s?%scolumns=%s", base,
+                              stats ? "" : "disable_stats=true&enable_queue_totals=true&",
+                              stats ? QUEUE_COLUMNS : QUEUE_COLUMNS_NO_STATS);
+        if (!rc && page_size > 0) {
+            rc = frond_buf_printf(&path, "&page=%ld&page_size=%ld", page, page_size);
+        }
+        if (!rc && name_re) {
+            rc = frond_buf_printf(&path, "&name=%s&use_regex=true", name_re);
+        }
         if (rc) {
             sc->res.err = RMQ_MGMT_INTERNAL;
             snprintf(sc->res.msg, sizeof(sc->res.msg), "cannot build the request path");
@@ -142,7 +163,7 @@ static int fetch_queue_pages(struct scrape *sc, const char *base, const char *na
             break;
         }
         /* An unpaginated reply (no envelope) or the last page ends the listing. */
-        if (pg.page_count < 0 || page >= pg.page_count) {
+        if (page_size == 0 || pg.page_count < 0 || page >= pg.page_count) {
             break;
         }
     }
@@ -246,10 +267,12 @@ static int collect_queues(struct scrape *sc, struct rmq_store *st)
     }
     w.name_re = name_re;
     /*
-     * Page per vhost, always: RabbitMQ lists and sorts the whole collection
+     * List per vhost, always: RabbitMQ lists and sorts the whole collection
      * for every page it serves, so a page of /api/queues/<vhost> costs the
      * broker time in proportion to that vhost's queues, not the cluster's
-     * (measured on 10 x 1,000 queues: 0.05 s against 0.2 s per page).
+     * (measured on 10 x 1,000 queues: 0.05 s against 0.2 s per page). The
+     * same sort is why one unpaginated request per vhost is cheapest when
+     * statistics are off (bench/README.md).
      */
     rc = fetch(sc, RMQ_EP_VHOSTS, "/api/vhosts?columns=name", RMQ_REPLY_VHOSTS, vhost_add, &vhosts,
                NULL);
@@ -395,6 +418,22 @@ int rmq_collect(struct frond_scrape *s, void *ctx)
     }
     if (collect_queues(&sc, &st) == 0) {
         rmq_store_finish(&st);
+        if (!c->queue_stats) {
+            /*
+             * Listings without statistics carry no consumer counts: count
+             * /api/consumers instead (cheap: one small record per consumer).
+             * If it fails the queues still export their depth, without
+             * consumers, and rabbitmq_up says the scrape was incomplete.
+             */
+            rmq_store_zero_consumers(&st);
+            if (!stop_requested(&sc) &&
+                fetch(&sc, RMQ_EP_CONSUMERS, CONSUMERS_PATH, RMQ_REPLY_CONSUMERS,
+                      rmq_store_add_consumer, &st, NULL) != 0) {
+                for (size_t i = 0; i < st.nq; i++) {
+                    st.q[i].have_num &= ~(1u << RMQ_Q_CONSUMERS);
+                }
+            }
+        }
         rc = rmq_emit_queues(s, &st);
     }
 done:
@@ -430,7 +469,8 @@ int rmq_collector_register(struct rmq_collector *c, struct frond_registry *reg, 
         return -ENOMEM;
     }
     for (int e = 0; e < RMQ_EP_COUNT; e++) {
-        bool used = amqp_mode ? e == RMQ_EP_AMQP : e != RMQ_EP_AMQP;
+        bool used = amqp_mode ? e == RMQ_EP_AMQP
+                              : e != RMQ_EP_AMQP && (e != RMQ_EP_CONSUMERS || !c->queue_stats);
         if (!used) {
             continue;
         }

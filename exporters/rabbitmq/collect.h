@@ -1,7 +1,9 @@
 /*
  * The management-API collector: at every scrape it reads /api/overview,
- * /api/nodes and every page of /api/queues (per vhost when vhost filters
- * are set, after /api/vhosts), and turns them into fresh samples.
+ * /api/nodes, /api/vhosts and then each vhost's /api/queues/<vhost>
+ * (paginated, or one request per vhost with page_size 0), plus
+ * /api/consumers when queues are listed without statistics, and turns
+ * them into fresh samples.
  *
  * Each endpoint is all-or-nothing: records are kept aside while its pages
  * arrive and only become samples once the whole endpoint was read, so a
@@ -41,6 +43,7 @@ enum rmq_endpoint {
     RMQ_EP_NODES,
     RMQ_EP_VHOSTS,
     RMQ_EP_QUEUES,
+    RMQ_EP_CONSUMERS, /* only without queue statistics (queue_stats false) */
     RMQ_EP_AMQP,
     RMQ_EP_COUNT,
 };
@@ -49,9 +52,17 @@ const char *rmq_endpoint_name(enum rmq_endpoint e);
 
 struct rmq_collector {
     struct rmq_mgmt_opts mgmt;
-    double timeout; /* seconds; caps every scrape */
-    long page_size;
+    double timeout;   /* seconds; caps every scrape */
+    long page_size;   /* 1..500, or 0: one unpaginated request per vhost */
     long concurrency; /* vhosts read at once, each on its own connection */
+    /*
+     * true: list queues with the management database's statistics (every
+     * per-queue metric, message_stats counters included). false: list
+     * them with disable_stats=true&enable_queue_totals=true (name, type,
+     * durable, node, state, ready/unacked/total messages), and count
+     * consumers from /api/consumers: about a third of the broker's CPU.
+     */
+    bool queue_stats;
     struct rmq_filter include_vhost, exclude_vhost, include_queues, exclude_queues;
     bool push_queue_regex;       /* send include_queues to the server as name+use_regex */
     struct frond_metric *errors; /* rabbitmq_exporter_scrape_errors_total */

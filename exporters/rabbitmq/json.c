@@ -103,6 +103,11 @@ static const struct field vhost_fields[] = {
     {NULL, "name", F_STR, RMQ_V_NAME},
 };
 
+static const struct field consumer_fields[] = {
+    {"queue", "name", F_STR, RMQ_C_QUEUE},
+    {"queue", "vhost", F_STR, RMQ_C_VHOST},
+};
+
 enum container {
     C_MAP,
     C_ARRAY,
@@ -436,6 +441,11 @@ struct rmq_json *rmq_json_new(enum rmq_reply_kind kind, rmq_record_fn fn, void *
         p->fields = vhost_fields;
         p->nfields = FROND_ARRAY_SIZE(vhost_fields);
         p->required_str = 1u << RMQ_V_NAME;
+        break;
+    case RMQ_REPLY_CONSUMERS:
+        p->fields = consumer_fields;
+        p->nfields = FROND_ARRAY_SIZE(consumer_fields);
+        p->required_str = (1u << RMQ_C_QUEUE) | (1u << RMQ_C_VHOST);
         break;
     }
     p->h = yajl_alloc(&callbacks, NULL, p);

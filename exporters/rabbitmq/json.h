@@ -13,8 +13,8 @@
  * records already delivered stay delivered, so callers that must be
  * all-or-nothing (collect.c, store.c) keep them aside until the reply completed.
  *
- * Shapes understood: a bare array of objects (/api/nodes, unpaginated
- * /api/queues), the pagination envelope {"items":[...], "page":..,
+ * Shapes understood: a bare array of objects (/api/nodes, /api/consumers,
+ * unpaginated /api/queues), the pagination envelope {"items":[...], "page":..,
  * "page_count":..} (/api/queues?page=..), and a single object
  * (/api/overview).
  *
@@ -41,6 +41,7 @@ enum rmq_reply_kind {
     RMQ_REPLY_NODES,
     RMQ_REPLY_OVERVIEW,
     RMQ_REPLY_VHOSTS,
+    RMQ_REPLY_CONSUMERS,
 };
 
 /* Number slots of a queue record. Booleans are numbers 0/1. */
@@ -121,6 +122,13 @@ enum rmq_overview_str {
 enum rmq_vhost_str {
     RMQ_V_NAME = 0,
     RMQ_V_STR_COUNT,
+};
+
+/* String slots of a consumer record (/api/consumers): the queue it consumes from. */
+enum rmq_consumer_str {
+    RMQ_C_QUEUE = 0,
+    RMQ_C_VHOST,
+    RMQ_C_STR_COUNT,
 };
 
 /*

@@ -44,6 +44,7 @@ struct options {
     double timeout;
     long page_size;
     long concurrency;
+    bool queue_stats;
     long max_reply;
     bool server_filter;
     char *include_vhost;
@@ -179,7 +180,15 @@ int main(int argc, char **argv)
          "Longest time a scrape may spend on RabbitMQ (Prometheus' own timeout applies too).", 0,
          false},
         {"rabbit.page-size", FROND_FLAG_INT, &o.page_size, "500", "RABBIT_PAGE_SIZE",
-         "Queues per /api/queues page, 1 to 500.", 0, false},
+         "Queues per /api/queues/<vhost> page, 1 to 500, or 0 for one unpaginated request per "
+         "vhost. Default 500 with --rabbit.queue-stats, 0 without.",
+         0, false},
+        {"rabbit.queue-stats", FROND_FLAG_BOOL, &o.queue_stats, "true", "RABBIT_QUEUE_STATS",
+         "List queues with their statistics (message_stats counters, consumer utilisation, "
+         "bytes, head message age). --no-rabbit.queue-stats lists depth and state only "
+         "(disable_stats=true) and counts consumers from /api/consumers: a third of the "
+         "broker's CPU.",
+         0, false},
         {"rabbit.concurrency", FROND_FLAG_INT, &o.concurrency, "2", "RABBIT_CONCURRENCY",
          "Vhosts whose queue pages are read at once, each on its own connection, 1 to 16.", 0,
          false},
@@ -248,9 +257,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: bad --log.level or --log.format\n", PROG);
         goto out;
     }
-    if (o.page_size < 1 || o.page_size > 500) {
-        fprintf(stderr, "%s: --rabbit.page-size must be between 1 and 500\n", PROG);
+    if (o.page_size < 0 || o.page_size > 500) {
+        fprintf(stderr, "%s: --rabbit.page-size must be between 0 and 500\n", PROG);
         goto out;
+    }
+    /*
+     * Without statistics the broker's cost of a page is mostly sorting the
+     * vhost's queues, once per page: one request per vhost is cheapest
+     * (bench/README.md). With statistics, paging costs little extra and
+     * bounds the size of each reply the broker builds.
+     */
+    if (!o.queue_stats && !flag_given(flags, FROND_ARRAY_SIZE(flags), "rabbit.page-size")) {
+        o.page_size = 0;
     }
     if (o.concurrency < 1 || o.concurrency > 16) {
         fprintf(stderr, "%s: --rabbit.concurrency must be between 1 and 16\n", PROG);
@@ -301,6 +319,7 @@ int main(int argc, char **argv)
     col.timeout = o.timeout;
     col.page_size = o.page_size;
     col.concurrency = o.concurrency;
+    col.queue_stats = o.queue_stats;
     col.push_queue_regex = o.server_filter;
     if (o.server_filter && col.include_queues.set && !col.include_queues.server_ok) {
         frond_info("queue include filter applied by the exporter only: RabbitMQ's PCRE would read "

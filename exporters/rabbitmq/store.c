@@ -383,6 +383,44 @@ void rmq_store_finish(struct rmq_store *st)
     st->nq = w;
 }
 
+void rmq_store_zero_consumers(struct rmq_store *st)
+{
+    for (size_t i = 0; i < st->nq; i++) {
+        st->q[i].num[RMQ_Q_CONSUMERS] = 0;
+        st->q[i].have_num |= 1u << RMQ_Q_CONSUMERS;
+    }
+}
+
+int rmq_store_add_consumer(const struct rmq_record *r, void *ctx)
+{
+    struct rmq_store *st = ctx;
+    const char *vhost = r->str[RMQ_C_VHOST], *name = r->str[RMQ_C_QUEUE];
+    /* Binary search over the (vhost, name) order rmq_store_finish left. */
+    size_t lo = 0, hi = st->nq;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct rmq_qrec *q = &st->q[mid];
+        int c = strcmp(st->arena.data + q->str[RMQ_Q_VHOST], vhost);
+        if (!c) {
+            c = strcmp(st->arena.data + q->str[RMQ_Q_NAME], name);
+        }
+        if (!c) {
+            /* Only queues whose count was reset for this scrape are counted. */
+            if (st->q[mid].have_num & (1u << RMQ_Q_CONSUMERS)) {
+                st->q[mid].num[RMQ_Q_CONSUMERS] += 1;
+            }
+            return 0;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    /* A consumer of a filtered-out queue, or of one created since the listing. */
+    return 0;
+}
+
 int rmq_nodes_add(const struct rmq_record *r, void *ctx)
 {
     struct rmq_nodes *ns = ctx;

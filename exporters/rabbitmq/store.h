@@ -91,6 +91,16 @@ int rmq_store_add_queue(const struct rmq_record *r, void *ctx);
 FROND_MUST_CHECK int rmq_store_merge(struct rmq_store *dst, const struct rmq_store *src);
 /* Sort by (vhost, name) and drop duplicates (a queue seen on two pages). */
 void rmq_store_finish(struct rmq_store *st);
+/*
+ * Consumer counts from /api/consumers, for listings made without queue
+ * statistics (which carry no "consumers" field): rmq_store_zero_consumers
+ * gives every queue of a finished store a count of 0, then
+ * rmq_store_add_consumer (an rmq_record_fn for RMQ_REPLY_CONSUMERS replies)
+ * adds 1 to the queue each consumer record names. Consumers of queues not
+ * in the store are ignored. Needs rmq_store_finish() first (binary search).
+ */
+void rmq_store_zero_consumers(struct rmq_store *st);
+int rmq_store_add_consumer(const struct rmq_record *r, void *ctx);
 const char *rmq_store_str(const struct rmq_store *st, const struct rmq_qrec *q, int slot);
 
 /* Node records, kept whole (a cluster has a handful). */

@@ -94,7 +94,8 @@ static int collect(struct frond_scrape *s, void *ctx)
         free(ov);
         break;
     }
-    case RMQ_REPLY_VHOSTS: {
+    case RMQ_REPLY_VHOSTS:
+    case RMQ_REPLY_CONSUMERS: {
         size_t n = 0;
         struct rmq_json *p = rmq_json_new(in->kind, count_vhost, &n);
         if (p) {

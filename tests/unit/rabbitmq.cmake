@@ -1,7 +1,7 @@
 # Unit tests of frond_rabbitmq_exporter (exporters/rabbitmq). Recorded
 # replies from a real RabbitMQ 3.10.8 live in tests/unit/data/rabbitmq.
 if(TARGET frond_rabbitmq_core)
-  foreach(t json collect)
+  foreach(t json collect requests)
     if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/test_rabbitmq_${t}.c)
       frond_add_unit(test_rabbitmq_${t}
                      SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_rabbitmq_${t}.c
