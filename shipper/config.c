@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "readfile.h"
 #include "frond/log.h"
 #include "frond/yamlcfg.h"
 
@@ -35,10 +36,27 @@ static int check(struct ctx *x, const struct frond_yaml_node *map, const char *c
     return frond_yaml_check_keys(x->doc, map, known, where, x->err, x->errlen);
 }
 
-static int str(struct ctx *x, const struct frond_yaml_node *map, const char *key, char **out)
+/* The value of `key`, or NULL when it is absent or null: both keep the default. */
+static const struct frond_yaml_node *value_of(const struct frond_yaml_node *map, const char *key)
 {
     const struct frond_yaml_node *n = frond_yaml_get(map, key);
-    if (!n || frond_yaml_is_null(n)) {
+    return n && !frond_yaml_is_null(n) ? n : NULL;
+}
+
+/* rc of a number read, turned into an error when the number read is negative. */
+static int not_negative(struct ctx *x, const struct frond_yaml_node *n, const char *key, int rc,
+                        bool negative)
+{
+    if (!rc && negative) {
+        return frond_yaml_error(x->doc, n, x->err, x->errlen, "%s must not be negative", key);
+    }
+    return rc;
+}
+
+static int str(struct ctx *x, const struct frond_yaml_node *map, const char *key, char **out)
+{
+    const struct frond_yaml_node *n = value_of(map, key);
+    if (!n) {
         return 0;
     }
     char *v = NULL;
@@ -53,50 +71,43 @@ static int str(struct ctx *x, const struct frond_yaml_node *map, const char *key
 
 static int dur(struct ctx *x, const struct frond_yaml_node *map, const char *key, double *out)
 {
-    const struct frond_yaml_node *n = frond_yaml_get(map, key);
-    if (!n || frond_yaml_is_null(n)) {
+    const struct frond_yaml_node *n = value_of(map, key);
+    if (!n) {
         return 0;
     }
     int rc = frond_yaml_duration(x->doc, n, key, out, x->err, x->errlen);
-    if (!rc && *out < 0) {
-        return frond_yaml_error(x->doc, n, x->err, x->errlen, "%s must not be negative", key);
+    return not_negative(x, n, key, rc, !rc && *out < 0);
+}
+
+typedef int (*long_reader)(const struct frond_yaml_doc *doc, const struct frond_yaml_node *n,
+                           const char *what, long *out, char *err, size_t errlen);
+
+/* A whole number (count or byte size, as `parse` reads it) that must not be negative. */
+static int whole(struct ctx *x, const struct frond_yaml_node *map, const char *key, long *out,
+                 long_reader parse)
+{
+    const struct frond_yaml_node *n = value_of(map, key);
+    if (!n) {
+        return 0;
     }
-    return rc;
+    int rc = parse(x->doc, n, key, out, x->err, x->errlen);
+    return not_negative(x, n, key, rc, !rc && *out < 0);
 }
 
 static int bytes(struct ctx *x, const struct frond_yaml_node *map, const char *key, long *out)
 {
-    const struct frond_yaml_node *n = frond_yaml_get(map, key);
-    if (!n || frond_yaml_is_null(n)) {
-        return 0;
-    }
-    int rc = frond_yaml_bytes(x->doc, n, key, out, x->err, x->errlen);
-    if (!rc && *out < 0) {
-        return frond_yaml_error(x->doc, n, x->err, x->errlen, "%s must not be negative", key);
-    }
-    return rc;
+    return whole(x, map, key, out, frond_yaml_bytes);
 }
 
 static int num(struct ctx *x, const struct frond_yaml_node *map, const char *key, long *out)
 {
-    const struct frond_yaml_node *n = frond_yaml_get(map, key);
-    if (!n || frond_yaml_is_null(n)) {
-        return 0;
-    }
-    int rc = frond_yaml_long(x->doc, n, key, out, x->err, x->errlen);
-    if (!rc && *out < 0) {
-        return frond_yaml_error(x->doc, n, x->err, x->errlen, "%s must not be negative", key);
-    }
-    return rc;
+    return whole(x, map, key, out, frond_yaml_long);
 }
 
 static int boolean(struct ctx *x, const struct frond_yaml_node *map, const char *key, bool *out)
 {
-    const struct frond_yaml_node *n = frond_yaml_get(map, key);
-    if (!n || frond_yaml_is_null(n)) {
-        return 0;
-    }
-    return frond_yaml_bool(x->doc, n, key, out, x->err, x->errlen);
+    const struct frond_yaml_node *n = value_of(map, key);
+    return n ? frond_yaml_bool(x->doc, n, key, out, x->err, x->errlen) : 0;
 }
 
 /* The key node of `key`, so errors about a whole section point at its name. */
@@ -1214,43 +1225,17 @@ out:
 int config_load(struct shipper_config *c, const char *path, bool expand_env, char *err,
                 size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     memset(c, 0, sizeof(*c));
     err[0] = '\0';
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(e));
-        return -e;
-    }
-    struct frond_buf b;
-    frond_buf_init(&b, 16u * 1024 * 1024);
-    int rc = 0;
-    for (;;) {
-        rc = frond_buf_reserve(&b, 65536);
-        if (rc) {
-            break;
-        }
-        ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            rc = -errno;
-            break;
-        }
-        if (n == 0) {
-            break;
-        }
-        b.len += (size_t)n;
-    }
-    close(fd);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = ship_read_file(path, 16u * 1024 * 1024, &text, &len);
     if (rc) {
         snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        frond_buf_cleanup(&b);
         return rc;
     }
-    rc = config_parse(c, path, b.data ? b.data : "", b.len, expand_env, err, errlen);
-    frond_buf_cleanup(&b);
+    rc = config_parse(c, path, text ? text : "", len, expand_env, err, errlen);
+    free(text);
     return rc;
 }
 

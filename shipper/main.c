@@ -28,6 +28,7 @@
 #include "parse.h"
 #include "positions.h"
 #include "push.h"
+#include "readfile.h"
 #include "ship.h"
 #include "tail.h"
 #include "tail_glob.h"
@@ -123,38 +124,26 @@ struct reload_state {
 
 static int read_config_text(const char *path, bool expand_env, char **out, size_t *len)
 {
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        return -errno;
-    }
-    struct frond_buf b;
-    frond_buf_init(&b, 16u * 1024 * 1024);
-    int rc = 0;
-    for (;;) {
-        rc = frond_buf_reserve(&b, 65536);
-        if (rc) {
-            break;
-        }
-        size_t n = fread(b.data + b.len, 1, b.cap - b.len - 1, f);
-        b.len += n;
-        if (n == 0) {
-            rc = ferror(f) ? -EIO : 0;
-            break;
-        }
-    }
-    fclose(f);
-    if (!rc && expand_env) {
-        struct frond_buf e;
-        frond_buf_init(&e, 16u * 1024 * 1024);
-        rc = frond_expand_env(b.data ? b.data : "", b.len, &e);
-        frond_buf_cleanup(&b);
-        b = e;
-    }
+    char *text = NULL;
+    size_t n = 0;
+    int rc = ship_read_file(path, 16u * 1024 * 1024, &text, &n);
     if (rc) {
-        frond_buf_cleanup(&b);
         return rc;
     }
-    *out = frond_buf_take(&b, len);
+    if (!expand_env) {
+        *out = text;
+        *len = n;
+        return text ? 0 : -ENOMEM;
+    }
+    struct frond_buf e;
+    frond_buf_init(&e, 16u * 1024 * 1024);
+    rc = frond_expand_env(text ? text : "", n, &e);
+    free(text);
+    if (rc) {
+        frond_buf_cleanup(&e);
+        return rc;
+    }
+    *out = frond_buf_take(&e, len);
     return *out ? 0 : -ENOMEM;
 }
 
@@ -599,69 +588,427 @@ static int check_urls(const struct shipper_config *c, bool first_from_flag)
     return 0;
 }
 
+/*
+ * Everything main() sets up, so that each step below takes one pointer and
+ * release() frees whatever the steps got to, in the reverse order.
+ */
+struct app {
+    struct opts o;
+    struct shipper_config cfg;
+    struct positions pos;
+    bool have_cfg, have_pos;
+    struct frond_registry *reg;
+    struct frond_http *http;
+    struct tail *tail;
+    struct k8s_meta *k8s;
+    struct ship_queue *queues[32];
+    size_t nq;
+    struct journal *journals[16];
+    size_t nj;
+    struct reload_state rs;
+    int exit_code; /* what main() returns when a step stops it */
+};
+
+/*
+ * The steps return 0 to go on; anything else stops main() with
+ * a->exit_code, which stays FROND_EXIT_FAILURE unless the step says
+ * otherwise (a usage error, or a finished -check-syntax / -stdin run).
+ */
+
+/* Signals and logging as the flags ask, before the config can say more. */
+static int start_process(struct app *a)
+{
+    if (frond_process_init() != 0) {
+        fprintf(stderr, "frondtail: cannot set up signal handling\n");
+        return -1;
+    }
+    if (frond_log_setup(a->o.common.log_level ? a->o.common.log_level : "info",
+                        a->o.common.log_format ? a->o.common.log_format : "logfmt") != 0) {
+        fprintf(stderr, "frondtail: invalid --log.level or --log.format\n");
+        a->exit_code = FROND_EXIT_USAGE;
+        return -1;
+    }
+    return 0;
+}
+
+/* A flag given on the command line wins over the config file's server section. */
+static int apply_log_config(struct app *a, const struct frond_flagset *fs)
+{
+    const struct shipper_config *cfg = &a->cfg;
+    bool level_flag = false, format_flag = false;
+    for (size_t i = 0; i < fs->nflags; i++) {
+        if (strcmp(fs->flags[i].name, "log.level") == 0) {
+            level_flag = fs->flags[i].set;
+        } else if (strcmp(fs->flags[i].name, "log.format") == 0) {
+            format_flag = fs->flags[i].set;
+        }
+    }
+    if ((cfg->log_level && !level_flag) || (cfg->log_format && !format_flag)) {
+        const char *lv = level_flag || !cfg->log_level ? a->o.common.log_level : cfg->log_level;
+        const char *lf = format_flag || !cfg->log_format ? a->o.common.log_format : cfg->log_format;
+        if (frond_log_setup(lv ? lv : "info", lf ? lf : "logfmt") != 0) {
+            fprintf(stderr, "frondtail: %s: invalid server.log_level or server.log_format\n",
+                    a->o.config_file ? a->o.config_file : "config");
+            a->exit_code = FROND_EXIT_USAGE;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The config file (or the defaults) with the command line's overrides applied and checked. */
+static int load_config(struct app *a, const struct frond_flagset *fs)
+{
+    struct shipper_config *cfg = &a->cfg;
+    const struct opts *o = &a->o;
+    char err[1024] = "";
+    int rc;
+    if (o->config_file) {
+        rc = config_load(cfg, o->config_file, o->expand_env, err, sizeof(err));
+    } else {
+        rc = config_defaults(cfg);
+        if (rc) {
+            snprintf(err, sizeof(err), "defaults: %s", strerror(-rc));
+        }
+    }
+    if (rc) {
+        fprintf(stderr, "frondtail: %s\n", err);
+        a->exit_code = rc == -ENOMEM ? FROND_EXIT_FAILURE : FROND_EXIT_USAGE;
+        return rc;
+    }
+    a->have_cfg = true;
+    if (check_globs(cfg) != 0) {
+        a->exit_code = FROND_EXIT_USAGE;
+        return -1;
+    }
+    if (o->positions_file) {
+        free(cfg->positions_file);
+        cfg->positions_file = strdup(o->positions_file);
+    }
+    if (o->client_url) {
+        free(cfg->clients[0].url);
+        cfg->clients[0].url = strdup(o->client_url);
+    }
+    if (!cfg->positions_file || !cfg->clients[0].url) {
+        return -ENOMEM;
+    }
+    if (check_urls(cfg, o->client_url != NULL) != 0) {
+        a->exit_code = FROND_EXIT_USAGE;
+        return -1;
+    }
+    rc = apply_client_flags(cfg, o);
+    if (rc) {
+        a->exit_code = rc == -EINVAL ? FROND_EXIT_USAGE : FROND_EXIT_FAILURE;
+        return rc;
+    }
+    rc = apply_log_config(a, fs);
+    if (rc) {
+        return rc;
+    }
+    if (o->check_syntax || o->check_config) {
+        printf("Valid config file! No syntax issues found\n");
+        a->exit_code = FROND_EXIT_OK;
+        return 1;
+    }
+    if (cfg->nclients > FROND_ARRAY_SIZE(a->queues)) {
+        fprintf(stderr, "frondtail: at most %zu clients are supported\n",
+                FROND_ARRAY_SIZE(a->queues));
+        a->exit_code = FROND_EXIT_USAGE;
+        return -1;
+    }
+    return 0;
+}
+
+/* -stdin: ship stdin's lines through fresh queues (or print them), then stop. */
+static int ship_stdin(struct app *a)
+{
+    const struct opts *o = &a->o;
+    if (!o->dry_run) {
+        for (a->nq = 0; a->nq < a->cfg.nclients; a->nq++) {
+            size_t q = a->nq;
+            a->queues[q] = ship_queue_new(&a->cfg.clients[q], (unsigned)q, a->reg, noop_ack, NULL);
+            if (!a->queues[q]) {
+                return -1;
+            }
+        }
+    }
+    int rc = run_stdin(&a->cfg, a->queues, a->nq, o->dry_run);
+    double until = frond_now_monotonic() + o->shutdown_timeout;
+    for (size_t i = 0; i < a->nq; i++) {
+        ship_queue_stop(a->queues[i], until);
+        a->queues[i] = NULL;
+    }
+    a->exit_code = rc ? FROND_EXIT_FAILURE : FROND_EXIT_OK;
+    return 1;
+}
+
+/*
+ * The journal readers of the scrape configs that have a journal section,
+ * each resuming at its cursor in the positions file.
+ */
+static int open_journals(struct app *a, size_t noutputs)
+{
+    static const char *const job_label[] = {"job", NULL};
+    static const char *const job_reason_labels[] = {"job", "reason", NULL};
+    struct frond_metric *jm = NULL, *jskip = NULL;
+    for (size_t i = 0; i < a->cfg.nscrapes; i++) {
+        const struct scrape_config *sc = &a->cfg.scrapes[i];
+        if (!sc->journal) {
+            continue;
+        }
+        if (a->nj == FROND_ARRAY_SIZE(a->journals)) {
+            frond_error("too many journal scrape configs", "max", "16");
+            return -1;
+        }
+        if (!jm) {
+            jm = frond_registry_counter(a->reg, "frondtail_journal_entries_total",
+                                        "Journal entries shipped, by scrape job.", job_label);
+            jskip = frond_registry_counter(
+                a->reg, "frondtail_journal_entries_skipped_total",
+                "Journal entries not shipped (no_message, empty_labels, too_long) or shipped "
+                "cut to the line limit (truncated), by scrape job and reason.",
+                job_reason_labels);
+        }
+        char key[512];
+        snprintf(key, sizeof(key), "journal-%s", sc->job_name ? sc->job_name : "");
+        struct positions_entry *pe = positions_get(&a->pos, key);
+        size_t j = a->nj;
+        a->journals[j] =
+            journal_new(&a->cfg, sc, noutputs, (1ULL << 62) + j, pe ? pe->cursor : NULL, jm, jskip);
+        if (!a->journals[j]) {
+            return -1;
+        }
+        tail_add_journal(a->tail, a->journals[j]);
+        a->nj++;
+    }
+    return 0;
+}
+
+/* The positions file, the file tailer, Kubernetes metadata and the journal readers. */
+static int open_inputs(struct app *a)
+{
+    const struct opts *o = &a->o;
+    bool set_aside = false;
+    int rc = o->dry_run ? positions_load_readonly(&a->pos, a->cfg.positions_file)
+                        : positions_load(&a->pos, a->cfg.positions_file, &set_aside);
+    if (rc) {
+        /* Unreadable (permissions, I/O): starting from 0 would re-send everything; refuse. */
+        return rc;
+    }
+    a->have_pos = true;
+
+    struct tail_opts to = {
+        .cfg = &a->cfg,
+        .reg = a->reg,
+        .pos = &a->pos,
+        .dry_run = o->dry_run,
+        .noutputs = o->dry_run ? 1 : a->cfg.nclients,
+    };
+    a->tail = tail_new(&to);
+    if (!a->tail) {
+        return -1;
+    }
+    if (a->cfg.kubernetes_metadata.enabled) {
+        /* Never fatal: without the API, files keep their path labels (logged by k8s.c). */
+        a->k8s = k8s_meta_start(&a->cfg.kubernetes_metadata, a->reg);
+        if (a->k8s) {
+            tail_set_enricher(k8s_meta_enrich, k8s_meta_enrich_gen, a->k8s);
+        }
+    }
+    return open_journals(a, to.noutputs);
+}
+
+/* Where entries go: stdout under -dry-run, else one push queue per client. */
+static int build_outputs(struct app *a)
+{
+    if (a->o.dry_run) {
+        /* Someone is watching: show each entry as it is read. */
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        tail_set_output(a->tail, 0, dry_print, NULL);
+        for (size_t i = 0; i < a->nj; i++) {
+            journal_set_output(a->journals[i], 0, dry_print, NULL);
+        }
+        return 0;
+    }
+    for (a->nq = 0; a->nq < a->cfg.nclients; a->nq++) {
+        size_t q = a->nq;
+        a->queues[q] = ship_queue_new(&a->cfg.clients[q], (unsigned)q, a->reg, tail_ack,
+                                      tail_ack_ctx(a->tail, q));
+        if (!a->queues[q]) {
+            return -1;
+        }
+        tail_set_output(a->tail, q, queue_push, a->queues[q]);
+        for (size_t i = 0; i < a->nj; i++) {
+            journal_set_output(a->journals[i], q, queue_push, a->queues[q]);
+        }
+    }
+    return 0;
+}
+
+/*
+ * /metrics and /ready up, the readers started, then the signal loop until
+ * SIGTERM (SIGHUP reloads in between).
+ */
+static int serve(struct app *a)
+{
+    const struct opts *o = &a->o;
+    char listen[300];
+    long port = o->listen_port >= 0 ? o->listen_port : a->cfg.http_listen_port;
+    const char *host = o->listen_host ? o->listen_host : a->cfg.http_listen_address;
+    if (o->common.listen_address) {
+        snprintf(listen, sizeof(listen), "%s", o->common.listen_address);
+    } else if (strchr(host, ':')) {
+        snprintf(listen, sizeof(listen), "[%s]:%ld", host, port);
+    } else {
+        snprintf(listen, sizeof(listen), "%s:%ld", host, port);
+    }
+    struct frond_http_route routes[] = {{"/ready", ready_route, a->tail}};
+    struct frond_http_opts ho = {
+        .listen_address = listen,
+        .telemetry_path = o->common.telemetry_path,
+        .web_config_file = o->common.web_config_file,
+        .name = "frondtail",
+        .description = "Tails Kubernetes container logs and pushes them to Loki.",
+        .max_connections = o->common.max_requests > 0 ? (unsigned)o->common.max_requests : 40,
+        .timeout_offset = o->common.scrape_timeout_offset,
+        .ready = tail_ready,
+        .ready_ctx = a->tail,
+        .routes = routes,
+        .nroutes = FROND_ARRAY_SIZE(routes),
+    };
+    int herr = 0;
+    a->http = frond_http_start(a->reg, &ho, &herr);
+    if (!a->http) {
+        a->exit_code = herr == -EINVAL ? FROND_EXIT_USAGE : FROND_EXIT_FAILURE;
+        return -1;
+    }
+    char portbuf[16];
+    snprintf(portbuf, sizeof(portbuf), "%u", frond_http_port(a->http));
+    frond_info("frondtail started", "version", FROND_VERSION, "listen", listen, "port", portbuf,
+               "positions", a->cfg.positions_file, "dry_run", o->dry_run ? "true" : "false");
+
+    int rc = tail_start(a->tail);
+    if (rc) {
+        frond_error("cannot start the reader thread", "err", strerror(-rc));
+        return rc;
+    }
+    for (size_t i = 0; i < a->nj; i++) {
+        if (journal_start(a->journals[i]) != 0) {
+            return -1;
+        }
+    }
+    a->rs.o = o;
+    a->rs.tail = a->tail;
+    if (o->config_file &&
+        read_config_text(o->config_file, o->expand_env, &a->rs.text, &a->rs.len) != 0) {
+        /* Without the running text, a reload cannot tell what changed: it is refused. */
+        a->rs.text = NULL;
+    }
+    frond_process_run(reload, &a->rs);
+    return 0;
+}
+
+/* Shutdown: stop reading, flush within the deadline, then record what Loki acknowledged. */
+static int shut_down(struct app *a)
+{
+    for (size_t i = 0; i < a->nj; i++) {
+        journal_stop(a->journals[i]);
+    }
+    tail_stop(a->tail);
+    double deadline = frond_now_monotonic() + a->o.shutdown_timeout;
+    for (size_t i = 0; i < a->nq; i++) {
+        ship_queue_stop(a->queues[i], deadline);
+        a->queues[i] = NULL;
+    }
+    if (!a->o.dry_run && tail_save_positions(a->tail) != 0) {
+        return -1;
+    }
+    a->exit_code = FROND_EXIT_OK;
+    return 0;
+}
+
+/* Whatever the steps got to, freed; stopping is idempotent, so a clean shutdown passes too. */
+static void release(struct app *a)
+{
+    frond_http_stop(a->http);
+    for (size_t i = 0; i < a->nj; i++) {
+        journal_stop(a->journals[i]);
+    }
+    tail_stop(a->tail);
+    for (size_t i = 0; i < a->nq; i++) {
+        ship_queue_stop(a->queues[i], frond_now_monotonic());
+    }
+    tail_free(a->tail);
+    /* Configs accepted by SIGHUP: nothing points into them once the tailer is gone. */
+    for (size_t i = 0; i < a->rs.nkept; i++) {
+        config_cleanup(a->rs.kept[i]);
+        free(a->rs.kept[i]);
+    }
+    free(a->rs.text);
+    tail_set_enricher(NULL, NULL, NULL);
+    k8s_meta_stop(a->k8s);
+    for (size_t i = 0; i < a->nj; i++) {
+        journal_free(a->journals[i]);
+    }
+    if (a->have_pos) {
+        positions_cleanup(&a->pos);
+    }
+    frond_registry_free(a->reg);
+    if (a->have_cfg) {
+        config_cleanup(&a->cfg);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    struct opts o;
-    memset(&o, 0, sizeof(o));
+    static struct app app;
+    struct app *a = &app;
+    struct opts *o = &a->o;
     /* Not given: the flags have no default, so these stay negative. */
-    o.client_batch_wait = -1;
-    o.client_batch_size = -1;
+    o->client_batch_wait = -1;
+    o->client_batch_size = -1;
+    a->exit_code = FROND_EXIT_FAILURE;
+    positions_init(&a->pos);
     struct frond_flag flags[] = {
-        {"config.file", FROND_FLAG_STRING, &o.config_file, NULL, "FRONDTAIL_CONFIG",
+        {"config.file", FROND_FLAG_STRING, &o->config_file, NULL, "FRONDTAIL_CONFIG",
          "promtail-compatible YAML configuration file (none: tail /var/log/pods as CRI).", 0,
          false},
-        {"config.expand-env", FROND_FLAG_BOOL, &o.expand_env, "false", NULL,
+        {"config.expand-env", FROND_FLAG_BOOL, &o->expand_env, "false", NULL,
          "Expand ${VAR} and ${VAR:-default} in the config file, like promtail.", 0, false},
-        {"dry-run", FROND_FLAG_BOOL, &o.dry_run, "false", NULL,
+        {"dry-run", FROND_FLAG_BOOL, &o->dry_run, "false", NULL,
          "Print entries to stdout instead of pushing; positions are not advanced.", 0, false},
-        {"check-syntax", FROND_FLAG_BOOL, &o.check_syntax, "false", NULL,
+        {"check-syntax", FROND_FLAG_BOOL, &o->check_syntax, "false", NULL,
          "Validate the config file and exit (0 valid, 2 invalid).", 0, false},
-        {"check-config", FROND_FLAG_BOOL, &o.check_config, "false", NULL, "Same as -check-syntax.",
+        {"check-config", FROND_FLAG_BOOL, &o->check_config, "false", NULL, "Same as -check-syntax.",
          0, false},
-        {"stdin", FROND_FLAG_BOOL, &o.use_stdin, "false", NULL,
+        {"stdin", FROND_FLAG_BOOL, &o->use_stdin, "false", NULL,
          "Ship lines read from stdin with the first scrape config's static labels, then exit.", 0,
          false},
-        {"positions.file", FROND_FLAG_STRING, &o.positions_file, NULL, NULL,
+        {"positions.file", FROND_FLAG_STRING, &o->positions_file, NULL, NULL,
          "Positions file (overrides positions.filename).", 0, false},
-        {"client.url", FROND_FLAG_STRING, &o.client_url, NULL, NULL,
+        {"client.url", FROND_FLAG_STRING, &o->client_url, NULL, NULL,
          "Loki push URL (overrides the first client's url, or adds a client).", 0, false},
-        {"client.tenant-id", FROND_FLAG_STRING, &o.client_tenant, NULL, NULL,
+        {"client.tenant-id", FROND_FLAG_STRING, &o->client_tenant, NULL, NULL,
          "Tenant (X-Scope-OrgID) for every client, overriding tenant_id.", 0, false},
-        {"client.external-labels", FROND_FLAG_STRING, &o.client_external_labels, NULL, NULL,
+        {"client.external-labels", FROND_FLAG_STRING, &o->client_external_labels, NULL, NULL,
          "Labels added to every client's entries, as name=value,name=value (a client's own "
          "external_labels win).",
          0, false},
-        {"client.batch-wait", FROND_FLAG_DURATION, &o.client_batch_wait, NULL, NULL,
+        {"client.batch-wait", FROND_FLAG_DURATION, &o->client_batch_wait, NULL, NULL,
          "batchwait for every client (overrides the config's).", 0, false},
-        {"client.batch-size-bytes", FROND_FLAG_BYTES, &o.client_batch_size, NULL, NULL,
+        {"client.batch-size-bytes", FROND_FLAG_BYTES, &o->client_batch_size, NULL, NULL,
          "batchsize in bytes for every client (overrides the config's).", 0, false},
-        {"server.http-listen-port", FROND_FLAG_INT, &o.listen_port, "-1", NULL,
+        {"server.http-listen-port", FROND_FLAG_INT, &o->listen_port, "-1", NULL,
          "HTTP port for /metrics and /ready (overrides server.http_listen_port; 0 = any).", 0,
          false},
-        {"server.http-listen-address", FROND_FLAG_STRING, &o.listen_host, NULL, NULL,
+        {"server.http-listen-address", FROND_FLAG_STRING, &o->listen_host, NULL, NULL,
          "HTTP listen host (overrides server.http_listen_address).", 0, false},
-        {"shutdown.timeout", FROND_FLAG_DURATION, &o.shutdown_timeout, "10s", NULL,
+        {"shutdown.timeout", FROND_FLAG_DURATION, &o->shutdown_timeout, "10s", NULL,
          "How long SIGTERM waits for buffered entries to reach Loki.", 0, false},
-        FROND_COMMON_FLAGS(&o.common, NULL),
+        FROND_COMMON_FLAGS(&o->common, NULL),
     };
     struct frond_flagset fs = {"frondtail", "Tail Kubernetes container logs and push them to Loki.",
                                flags, FROND_ARRAY_SIZE(flags)};
-    struct shipper_config cfg;
-    struct positions pos;
-    struct frond_registry *reg = NULL;
-    struct frond_http *http = NULL;
-    struct tail *tail = NULL;
-    struct k8s_meta *k8s = NULL;
-    struct ship_queue *queues[32] = {0};
-    size_t nq = 0;
-    struct journal *journals[16] = {0};
-    size_t nj = 0;
-    int exit_code = FROND_EXIT_FAILURE;
-    char err[1024] = "";
-    bool have_cfg = false, have_pos = false;
-    struct reload_state rs = {0};
-    memset(&cfg, 0, sizeof(cfg));
-    positions_init(&pos);
 
     int rc = frond_flags_parse(&fs, argc, argv);
     if (rc == 1) {
@@ -672,285 +1019,33 @@ int main(int argc, char **argv)
         frond_flags_free(&fs);
         return FROND_EXIT_USAGE;
     }
-    if (frond_process_init() != 0) {
-        fprintf(stderr, "frondtail: cannot set up signal handling\n");
-        goto out;
+    rc = start_process(a);
+    if (!rc) {
+        rc = load_config(a, &fs);
     }
-    if (frond_log_setup(o.common.log_level ? o.common.log_level : "info",
-                        o.common.log_format ? o.common.log_format : "logfmt") != 0) {
-        fprintf(stderr, "frondtail: invalid --log.level or --log.format\n");
-        exit_code = FROND_EXIT_USAGE;
-        goto out;
-    }
-
-    if (o.config_file) {
-        rc = config_load(&cfg, o.config_file, o.expand_env, err, sizeof(err));
-    } else {
-        rc = config_defaults(&cfg);
-        if (rc) {
-            snprintf(err, sizeof(err), "defaults: %s", strerror(-rc));
+    if (!rc) {
+        a->reg = frond_registry_new();
+        if (!a->reg || frond_process_register_metrics(a->reg, "frondtail") != 0) {
+            frond_error("cannot create the metrics registry");
+            rc = -1;
         }
     }
-    if (rc) {
-        fprintf(stderr, "frondtail: %s\n", err);
-        exit_code = rc == -ENOMEM ? FROND_EXIT_FAILURE : FROND_EXIT_USAGE;
-        goto out;
+    if (!rc && o->use_stdin) {
+        rc = ship_stdin(a);
     }
-    have_cfg = true;
-    if (check_globs(&cfg) != 0) {
-        exit_code = FROND_EXIT_USAGE;
-        goto out;
+    if (!rc) {
+        rc = open_inputs(a);
     }
-    if (o.positions_file) {
-        free(cfg.positions_file);
-        cfg.positions_file = strdup(o.positions_file);
+    if (!rc) {
+        rc = build_outputs(a);
     }
-    if (o.client_url) {
-        free(cfg.clients[0].url);
-        cfg.clients[0].url = strdup(o.client_url);
+    if (!rc) {
+        rc = serve(a);
     }
-    if (!cfg.positions_file || !cfg.clients[0].url) {
-        goto out;
+    if (!rc) {
+        rc = shut_down(a);
     }
-    if (check_urls(&cfg, o.client_url != NULL) != 0) {
-        exit_code = FROND_EXIT_USAGE;
-        goto out;
-    }
-    rc = apply_client_flags(&cfg, &o);
-    if (rc) {
-        exit_code = rc == -EINVAL ? FROND_EXIT_USAGE : FROND_EXIT_FAILURE;
-        goto out;
-    }
-    /* A flag given on the command line wins over the config file's server section. */
-    bool level_flag = false, format_flag = false;
-    for (size_t i = 0; i < fs.nflags; i++) {
-        if (strcmp(flags[i].name, "log.level") == 0) {
-            level_flag = flags[i].set;
-        } else if (strcmp(flags[i].name, "log.format") == 0) {
-            format_flag = flags[i].set;
-        }
-    }
-    if ((cfg.log_level && !level_flag) || (cfg.log_format && !format_flag)) {
-        const char *lv = level_flag || !cfg.log_level ? o.common.log_level : cfg.log_level;
-        const char *lf = format_flag || !cfg.log_format ? o.common.log_format : cfg.log_format;
-        if (frond_log_setup(lv ? lv : "info", lf ? lf : "logfmt") != 0) {
-            fprintf(stderr, "frondtail: %s: invalid server.log_level or server.log_format\n",
-                    o.config_file ? o.config_file : "config");
-            exit_code = FROND_EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (o.check_syntax || o.check_config) {
-        printf("Valid config file! No syntax issues found\n");
-        exit_code = FROND_EXIT_OK;
-        goto out;
-    }
-    if (cfg.nclients > FROND_ARRAY_SIZE(queues)) {
-        fprintf(stderr, "frondtail: at most %zu clients are supported\n", FROND_ARRAY_SIZE(queues));
-        exit_code = FROND_EXIT_USAGE;
-        goto out;
-    }
-
-    reg = frond_registry_new();
-    if (!reg || frond_process_register_metrics(reg, "frondtail") != 0) {
-        frond_error("cannot create the metrics registry");
-        goto out;
-    }
-
-    if (o.use_stdin) {
-        if (!o.dry_run) {
-            for (nq = 0; nq < cfg.nclients; nq++) {
-                queues[nq] = ship_queue_new(&cfg.clients[nq], (unsigned)nq, reg, noop_ack, NULL);
-                if (!queues[nq]) {
-                    goto out;
-                }
-            }
-        }
-        rc = run_stdin(&cfg, queues, nq, o.dry_run);
-        double until = frond_now_monotonic() + o.shutdown_timeout;
-        for (size_t i = 0; i < nq; i++) {
-            ship_queue_stop(queues[i], until);
-            queues[i] = NULL;
-        }
-        exit_code = rc ? FROND_EXIT_FAILURE : FROND_EXIT_OK;
-        goto out;
-    }
-
-    bool set_aside = false;
-    rc = o.dry_run ? positions_load_readonly(&pos, cfg.positions_file)
-                   : positions_load(&pos, cfg.positions_file, &set_aside);
-    if (rc) {
-        /* Unreadable (permissions, I/O): starting from 0 would re-send everything; refuse. */
-        goto out;
-    }
-    have_pos = true;
-
-    struct tail_opts to = {
-        .cfg = &cfg,
-        .reg = reg,
-        .pos = &pos,
-        .dry_run = o.dry_run,
-        .noutputs = o.dry_run ? 1 : cfg.nclients,
-    };
-    tail = tail_new(&to);
-    if (!tail) {
-        goto out;
-    }
-    if (cfg.kubernetes_metadata.enabled) {
-        /* Never fatal: without the API, files keep their path labels (logged by k8s.c). */
-        k8s = k8s_meta_start(&cfg.kubernetes_metadata, reg);
-        if (k8s) {
-            tail_set_enricher(k8s_meta_enrich, k8s_meta_enrich_gen, k8s);
-        }
-    }
-    static const char *const job_label[] = {"job", NULL};
-    static const char *const job_reason_labels[] = {"job", "reason", NULL};
-    struct frond_metric *jm = NULL, *jskip = NULL;
-    for (size_t i = 0; i < cfg.nscrapes; i++) {
-        const struct scrape_config *sc = &cfg.scrapes[i];
-        if (!sc->journal) {
-            continue;
-        }
-        if (nj == FROND_ARRAY_SIZE(journals)) {
-            frond_error("too many journal scrape configs", "max", "16");
-            goto out;
-        }
-        if (!jm) {
-            jm = frond_registry_counter(reg, "frondtail_journal_entries_total",
-                                        "Journal entries shipped, by scrape job.", job_label);
-            jskip = frond_registry_counter(
-                reg, "frondtail_journal_entries_skipped_total",
-                "Journal entries not shipped (no_message, empty_labels, too_long) or shipped "
-                "cut to the line limit (truncated), by scrape job and reason.",
-                job_reason_labels);
-        }
-        char key[512];
-        snprintf(key, sizeof(key), "journal-%s", sc->job_name ? sc->job_name : "");
-        struct positions_entry *pe = positions_get(&pos, key);
-        journals[nj] = journal_new(&cfg, sc, to.noutputs, (1ULL << 62) + nj, pe ? pe->cursor : NULL,
-                                   jm, jskip);
-        if (!journals[nj]) {
-            goto out;
-        }
-        tail_add_journal(tail, journals[nj]);
-        nj++;
-    }
-    if (o.dry_run) {
-        /* Someone is watching: show each entry as it is read. */
-        setvbuf(stdout, NULL, _IOLBF, 0);
-        tail_set_output(tail, 0, dry_print, NULL);
-        for (size_t i = 0; i < nj; i++) {
-            journal_set_output(journals[i], 0, dry_print, NULL);
-        }
-    } else {
-        for (nq = 0; nq < cfg.nclients; nq++) {
-            queues[nq] = ship_queue_new(&cfg.clients[nq], (unsigned)nq, reg, tail_ack,
-                                        tail_ack_ctx(tail, nq));
-            if (!queues[nq]) {
-                goto out;
-            }
-            tail_set_output(tail, nq, queue_push, queues[nq]);
-            for (size_t i = 0; i < nj; i++) {
-                journal_set_output(journals[i], nq, queue_push, queues[nq]);
-            }
-        }
-    }
-
-    char listen[300];
-    long port = o.listen_port >= 0 ? o.listen_port : cfg.http_listen_port;
-    const char *host = o.listen_host ? o.listen_host : cfg.http_listen_address;
-    if (o.common.listen_address) {
-        snprintf(listen, sizeof(listen), "%s", o.common.listen_address);
-    } else if (strchr(host, ':')) {
-        snprintf(listen, sizeof(listen), "[%s]:%ld", host, port);
-    } else {
-        snprintf(listen, sizeof(listen), "%s:%ld", host, port);
-    }
-    struct frond_http_route routes[] = {{"/ready", ready_route, tail}};
-    struct frond_http_opts ho = {
-        .listen_address = listen,
-        .telemetry_path = o.common.telemetry_path,
-        .web_config_file = o.common.web_config_file,
-        .name = "frondtail",
-        .description = "Tails Kubernetes container logs and pushes them to Loki.",
-        .max_connections = o.common.max_requests > 0 ? (unsigned)o.common.max_requests : 40,
-        .timeout_offset = o.common.scrape_timeout_offset,
-        .ready = tail_ready,
-        .ready_ctx = tail,
-        .routes = routes,
-        .nroutes = FROND_ARRAY_SIZE(routes),
-    };
-    int herr = 0;
-    http = frond_http_start(reg, &ho, &herr);
-    if (!http) {
-        exit_code = herr == -EINVAL ? FROND_EXIT_USAGE : FROND_EXIT_FAILURE;
-        goto out;
-    }
-    char portbuf[16];
-    snprintf(portbuf, sizeof(portbuf), "%u", frond_http_port(http));
-    frond_info("frondtail started", "version", FROND_VERSION, "listen", listen, "port", portbuf,
-               "positions", cfg.positions_file, "dry_run", o.dry_run ? "true" : "false");
-
-    rc = tail_start(tail);
-    if (rc) {
-        frond_error("cannot start the reader thread", "err", strerror(-rc));
-        goto out;
-    }
-    for (size_t i = 0; i < nj; i++) {
-        if (journal_start(journals[i]) != 0) {
-            goto out;
-        }
-    }
-    rs.o = &o;
-    rs.tail = tail;
-    if (o.config_file && read_config_text(o.config_file, o.expand_env, &rs.text, &rs.len) != 0) {
-        /* Without the running text, a reload cannot tell what changed: it is refused. */
-        rs.text = NULL;
-    }
-    frond_process_run(reload, &rs);
-
-    /* Shutdown: stop reading, flush within the deadline, then record what Loki acknowledged. */
-    for (size_t i = 0; i < nj; i++) {
-        journal_stop(journals[i]);
-    }
-    tail_stop(tail);
-    double deadline = frond_now_monotonic() + o.shutdown_timeout;
-    for (size_t i = 0; i < nq; i++) {
-        ship_queue_stop(queues[i], deadline);
-        queues[i] = NULL;
-    }
-    if (!o.dry_run && tail_save_positions(tail) != 0) {
-        goto out;
-    }
-    exit_code = FROND_EXIT_OK;
-out:
-    frond_http_stop(http);
-    for (size_t i = 0; i < nj; i++) {
-        journal_stop(journals[i]);
-    }
-    tail_stop(tail);
-    for (size_t i = 0; i < nq; i++) {
-        ship_queue_stop(queues[i], frond_now_monotonic());
-    }
-    tail_free(tail);
-    /* Configs accepted by SIGHUP: nothing points into them once the tailer is gone. */
-    for (size_t i = 0; i < rs.nkept; i++) {
-        config_cleanup(rs.kept[i]);
-        free(rs.kept[i]);
-    }
-    free(rs.text);
-    tail_set_enricher(NULL, NULL, NULL);
-    k8s_meta_stop(k8s);
-    for (size_t i = 0; i < nj; i++) {
-        journal_free(journals[i]);
-    }
-    if (have_pos) {
-        positions_cleanup(&pos);
-    }
-    frond_registry_free(reg);
-    if (have_cfg) {
-        config_cleanup(&cfg);
-    }
+    release(a);
     frond_flags_free(&fs);
-    return exit_code;
+    return a->exit_code;
 }

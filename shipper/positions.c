@@ -20,6 +20,7 @@
 #include "frond/log.h"
 #include "frond/yamlcfg.h"
 #include "positions.h"
+#include "readfile.h"
 
 #define POSITIONS_MAX_BYTES (64u * 1024 * 1024)
 
@@ -356,42 +357,6 @@ out:
     return rc;
 }
 
-static int read_all(const char *path, char **out, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return -errno;
-    }
-    struct frond_buf b;
-    frond_buf_init(&b, POSITIONS_MAX_BYTES);
-    int rc = 0;
-    for (;;) {
-        rc = frond_buf_reserve(&b, 65536);
-        if (rc) {
-            break;
-        }
-        ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            rc = -errno;
-            break;
-        }
-        if (n == 0) {
-            break;
-        }
-        b.len += (size_t)n;
-    }
-    close(fd);
-    if (rc) {
-        frond_buf_cleanup(&b);
-        return rc;
-    }
-    *out = frond_buf_take(&b, len);
-    return 0;
-}
-
 static int load(struct positions *p, const char *filename, bool readonly, bool *set_aside);
 
 int positions_load(struct positions *p, const char *filename, bool *set_aside)
@@ -416,7 +381,7 @@ static int load(struct positions *p, const char *filename, bool readonly, bool *
     if (!p->filename) {
         return -ENOMEM;
     }
-    int rc = read_all(filename, &text, &len);
+    int rc = ship_read_file(filename, POSITIONS_MAX_BYTES, &text, &len);
     if (rc == -ENOENT) {
         return 0;
     }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_re_checks.h"
 #include "regex.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,15 +58,7 @@ static void check_subject(const struct relabel_re *re, const char *tmpl, const c
     if (m != 1) {
         return;
     }
-    if (caps[0] != 0 || caps[1] != (int)len) {
-        abort();
-    }
-    for (size_t g = 1; 2 * g < ncap; g++) {
-        int a = caps[2 * g], b = caps[2 * g + 1];
-        if ((a < 0) != (b < 0) || (a >= 0 && (a > b || b > (int)len))) {
-            abort();
-        }
-    }
+    fuzz_check_spans(caps, ncap / 2, len);
     size_t n = relabel_re_expand_into(re, tmpl, v, caps, NULL);
     if (n > (1 << 20)) {
         return;
@@ -82,15 +75,10 @@ static void check_subject(const struct relabel_re *re, const char *tmpl, const c
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > MAX_INPUT) {
-        return 0;
-    }
-    char *in = malloc(size + 1);
+    char *in = fuzz_input_string(data, size, MAX_INPUT);
     if (!in) {
         return 0;
     }
-    memcpy(in, data, size);
-    in[size] = '\0';
     char *subjects = strchr(in, '\n');
     if (subjects) {
         *subjects++ = '\0';
