@@ -38,7 +38,7 @@ const char *rmq_endpoint_name(enum rmq_endpoint e)
  * would cost nothing but they never come.
  */
 #define QUEUE_COLUMNS_NO_STATS                                                                     \
-    "name,vhost,type,durable,node,state,messages,messages_ready,messages_unacknowledged"
+    "name,vhost,type,durable,node,leader,state,messages,messages_ready,messages_unacknowledged"
 #define CONSUMERS_PATH "/api/consumers?columns=queue.name,queue.vhost"
 #define NODE_COLUMNS                                                                               \
     "name,running,uptime,mem_used,mem_limit,mem_alarm,disk_free,disk_free_limit,"                  \

@@ -242,7 +242,8 @@ static void check_reqs(struct fake *f, const char *const *want)
     "head_message_timestamp,message_stats.publish,message_stats.deliver_get,"                      \
     "message_stats.ack,message_stats.redeliver"
 #define QCOLS_FAST                                                                                 \
-    "disable_stats=true&enable_queue_totals=true&columns=name,vhost,type,durable,node,state,"      \
+    "disable_stats=true&enable_queue_totals=true&columns=name,vhost,type,durable,node,leader,"     \
+    "state,"                                                                                       \
     "messages,messages_ready,messages_unacknowledged"
 #define OV                                                                                         \
     "/api/"                                                                                        \

@@ -528,7 +528,43 @@ def test_bad_rabbit_url(h):
             raise TestFailure("password echoed: " + r.stderr)
 
 
-TESTS = [test_bad_rabbit_url, test_tls_options, test_exact_counts, test_deleted_queue_vanishes, test_filters, test_memory_alarm,
+def test_no_queue_stats_mode(h):
+    """--no-rabbit.queue-stats: same depth and consumer counts, no message_stats counters."""
+    exp, base = start_exporter(h, "--no-rabbit.queue-stats")
+    want = [
+        ("rabbitmq_up", {}, 1),
+        ("rabbitmq_queue_messages_ready", q("tv1", "orders"), 4),
+        ("rabbitmq_queue_messages_unacked", q("tv1", "orders"), 3),
+        ("rabbitmq_queue_messages", q("tv1", "orders"), 7),
+        ("rabbitmq_queue_consumers", q("tv1", "orders"), 1),
+        ("rabbitmq_queue_messages_ready", q("tv1", "qq"), 3),
+        ("rabbitmq_queue_messages_unacked", q("tv1", "qq"), 2),
+        ("rabbitmq_queue_consumers", q("tv1", "qq"), 1),
+        ("rabbitmq_queue_consumers", q("/", "c1"), 2),
+        ("rabbitmq_queue_consumers", q("tv2", "t2a"), 0),
+        ("rabbitmq_queue_info", dict(q("tv1", "qq"), type="quorum", durable="true", policy="",
+                                     node=B.nodename), 1),
+        ("rabbitmq_exporter_scrape_errors_total", {"endpoint": "consumers"}, 0),
+    ]
+    absent = [("rabbitmq_queue_messages_published_total", q("tv1", "orders")),
+              ("rabbitmq_queue_head_message_timestamp_seconds", q("tv1", "orders"))]
+    text, m = wait_metrics(base, want, absent=absent)
+    if queue_set(m) != [("/", "c1"), ("tv1", "orders"), ("tv1", "qq"), ("tv2", "t2a"),
+                        ("tv2", "t2b")]:
+        raise TestFailure("queues: %s" % queue_set(m))
+    frondtest.promtool_check_metrics(text)
+    exp.stop()
+    # A pushed include filter still selects exactly (paginated requests, server-side name filter).
+    exp, base = start_exporter(h, "--no-rabbit.queue-stats", "--include-queues=t2.",
+                               name="exporter-filtered")
+    _, m = wait_metrics(base, [("rabbitmq_up", {}, 1)])
+    if queue_set(m) != [("tv2", "t2a"), ("tv2", "t2b")]:
+        raise TestFailure("filtered queues: %s" % queue_set(m))
+    exp.stop()
+
+
+TESTS = [test_bad_rabbit_url, test_tls_options, test_exact_counts, test_no_queue_stats_mode,
+         test_deleted_queue_vanishes, test_filters, test_memory_alarm,
          test_amqp_mode_matches_management, test_backend_failures, test_url_credentials,
          test_real_prometheus,
          test_broker_restart]
