@@ -5,7 +5,8 @@ Boots a private RabbitMQ (tests/integration/rabbitmq/broker.py), loads
 a tenth of them, waits until the management API lists them all, then in one
 run and against the same broker:
 
-  - scrapes frond's /metrics N times: latency, bytes, exporter CPU per
+  - scrapes frond's /metrics N times, once with the defaults and once with
+    --no-rabbit.queue-stats (a fresh exporter each): latency, bytes, exporter CPU per
     scrape (utime+stime from /proc/<pid>/stat before/after the N scrapes),
     exporter RSS (VmRSS and VmHWM from /proc/<pid>/status), and the broker's
     CPU per scrape (beam's /proc/<pid>/stat);
@@ -115,6 +116,40 @@ def wait_listed(b, total, timeout=300):
     raise SystemExit("management API never listed %d queues" % total)
 
 
+def stop_exporter(exp):
+    exp.send_signal(signal.SIGTERM)
+    try:
+        exp.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        exp.kill()
+        exp.wait()
+
+
+def measure(url, pid_exp, beam, scrapes):
+    """N sequential scrapes of url: latency, bytes, exporter and broker CPU per scrape."""
+    lat = []
+    inner = []
+    size = 0
+    cpu_e0 = cpu_seconds(pid_exp) if pid_exp else 0
+    cpu_b0 = cpu_seconds(beam)
+    for _ in range(scrapes):
+        dt, size, body = fetch(url)
+        lat.append(dt)
+        if pid_exp:
+            inner.append(scrape_duration(body))
+    cpu_b1 = cpu_seconds(beam)
+    cpu_e1 = cpu_seconds(pid_exp) if pid_exp else 0
+    return {
+        "latency_median_s": statistics.median(lat),
+        "latency_min_s": min(lat),
+        "latency_max_s": max(lat),
+        "bytes": size,
+        "exporter_cpu_per_scrape_s": (cpu_e1 - cpu_e0) / scrapes if pid_exp else None,
+        "broker_cpu_per_scrape_s": (cpu_b1 - cpu_b0) / scrapes,
+        "rabbitmq_read_median_s": statistics.median(inner) if inner else None,
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--exporter", required=True)
@@ -139,91 +174,82 @@ def main():
         # Let the stats of the freshly published queues settle.
         time.sleep(6)
 
-        port = _free_port()
-        log = open(os.path.join(tmp, "exporter.log"), "wb")
-        exp = subprocess.Popen([a.exporter, "--web.listen-address=127.0.0.1:%d" % port,
-                                "--rabbit.url=" + b.mgmt_url, "--rabbit.timeout=60s"],
-                               stdout=log, stderr=subprocess.STDOUT,
-                               env=dict(os.environ, RABBIT_PASSWORD="guest"))
-        base = "http://127.0.0.1:%d" % port
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                fetch(base + "/-/healthy", 2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
         beam = b.beam_pid()
-        rss_idle = rss_kib(exp.pid)
-
-        # Warm-up, and check the exporter sees every queue.
-        _, nbytes, body = fetch(base + "/metrics")
-        nqueues = body.count(b"\nrabbitmq_queue_info{")
-        up = b"\nrabbitmq_up 1" in body
-        if nqueues != total or not up:
-            raise SystemExit("exporter saw %d queues (want %d), up=%s" % (nqueues, total, up))
-        _, pbytes, pbody = fetch(b.prom_url + "/metrics/per-object")
-
         res = {}
-        for name, url, pid_exp in (("frond", base + "/metrics", exp.pid),
-                                   ("per-object", b.prom_url + "/metrics/per-object", None)):
-            lat = []
-            inner = []
-            size = 0
-            cpu_e0 = cpu_seconds(pid_exp) if pid_exp else 0
-            cpu_b0 = cpu_seconds(beam)
-            for _ in range(a.scrapes):
-                dt, size, body = fetch(url)
-                lat.append(dt)
-                if pid_exp:
-                    inner.append(scrape_duration(body))
-            cpu_b1 = cpu_seconds(beam)
-            cpu_e1 = cpu_seconds(pid_exp) if pid_exp else 0
-            res[name] = {
-                "latency_median_s": statistics.median(lat),
-                "latency_min_s": min(lat),
-                "latency_max_s": max(lat),
-                "bytes": size,
-                "exporter_cpu_per_scrape_s": (cpu_e1 - cpu_e0) / a.scrapes if pid_exp else None,
-                "broker_cpu_per_scrape_s": (cpu_b1 - cpu_b0) / a.scrapes,
-                "rabbitmq_read_median_s": statistics.median(inner) if inner else None,
-            }
-        rss = rss_kib(exp.pid)
-        res["frond"]["rss_kib"] = rss["VmRSS"]
-        res["frond"]["rss_peak_kib"] = rss["VmHWM"]
-        res["frond"]["rss_idle_kib"] = rss_idle["VmRSS"]
-        sm = smaps(exp.pid)
-        res["frond"]["private_kib"] = sm.get("Private_Clean", 0) + sm.get("Private_Dirty", 0)
-        res["frond"]["shared_clean_kib"] = sm.get("Shared_Clean", 0)
-        res["frond"]["pss_kib"] = sm.get("Pss", 0)
+        # frond in each mode (its own exporter process), then the plugin, same broker.
+        configs = [("frond", []), ("frond-no-stats", ["--no-rabbit.queue-stats"])]
+        for name, extra in configs:
+            port = _free_port()
+            log = open(os.path.join(tmp, "exporter-%s.log" % name), "wb")
+            exp = subprocess.Popen([a.exporter, "--web.listen-address=127.0.0.1:%d" % port,
+                                    "--rabbit.url=" + b.mgmt_url, "--rabbit.timeout=60s"] + extra,
+                                   stdout=log, stderr=subprocess.STDOUT,
+                                   env=dict(os.environ, RABBIT_PASSWORD="guest"))
+            base = "http://127.0.0.1:%d" % port
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    fetch(base + "/-/healthy", 2)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            rss_idle = rss_kib(exp.pid)
+            # Warm-up, and check the exporter sees every queue.
+            _, nbytes, body = fetch(base + "/metrics")
+            nqueues = body.count(b"\nrabbitmq_queue_info{")
+            up = b"\nrabbitmq_up 1" in body
+            if nqueues != total or not up:
+                raise SystemExit("%s saw %d queues (want %d), up=%s" % (name, nqueues, total, up))
+            res[name] = measure(base + "/metrics", exp.pid, beam, a.scrapes)
+            rss = rss_kib(exp.pid)
+            r = res[name]
+            r["rss_kib"] = rss["VmRSS"]
+            r["rss_peak_kib"] = rss["VmHWM"]
+            r["rss_idle_kib"] = rss_idle["VmRSS"]
+            sm = smaps(exp.pid)
+            r["private_kib"] = sm.get("Private_Clean", 0) + sm.get("Private_Dirty", 0)
+            r["shared_clean_kib"] = sm.get("Shared_Clean", 0)
+            r["pss_kib"] = sm.get("Pss", 0)
+            stop_exporter(exp)
+            exp = None
+        fetch(b.prom_url + "/metrics/per-object")  # warm-up
+        res["per-object"] = measure(b.prom_url + "/metrics/per-object", None, beam, a.scrapes)
 
         lines = []
         lines.append("queues: %d in %d vhosts (10 messages in every 10th queue), %d scrapes each"
                      % (total, a.vhosts, a.scrapes))
         lines.append("")
-        lines.append("| | frond /metrics | rabbitmq_prometheus /metrics/per-object |")
-        lines.append("|---|---|---|")
-        f, p = res["frond"], res["per-object"]
-        lines.append("| scrape latency, median (min-max) | %.3f s (%.3f-%.3f) | %.3f s (%.3f-%.3f) |"
-                     % (f["latency_median_s"], f["latency_min_s"], f["latency_max_s"],
-                        p["latency_median_s"], p["latency_min_s"], p["latency_max_s"]))
-        lines.append("| of which reading RabbitMQ (rabbitmq_exporter_scrape_duration_seconds, median) "
-                     "| %.3f s | - |" % f["rabbitmq_read_median_s"])
-        lines.append("| bytes per scrape | %d | %d |" % (f["bytes"], p["bytes"]))
-        lines.append("| exporter CPU per scrape | %.1f ms | (in the broker) |"
-                     % (f["exporter_cpu_per_scrape_s"] * 1000))
-        lines.append("| broker CPU per scrape | %.0f ms | %.0f ms |"
-                     % (f["broker_cpu_per_scrape_s"] * 1000, p["broker_cpu_per_scrape_s"] * 1000))
-        lines.append("| exporter RSS after scrapes (peak) | %.1f MiB (%.1f MiB) | - |"
-                     % (f["rss_kib"] / 1024, f["rss_peak_kib"] / 1024))
-        lines.append("| exporter RSS before the first scrape | %.1f MiB | - |"
-                     % (f["rss_idle_kib"] / 1024))
-        lines.append("| exporter private memory / shared clean / PSS after scrapes "
-                     "| %.1f / %.1f / %.1f MiB | - |" % (f["private_kib"] / 1024,
-                                                         f["shared_clean_kib"] / 1024,
-                                                         f["pss_kib"] / 1024))
+        f, g, p = res["frond"], res["frond-no-stats"], res["per-object"]
+        lines.append("| | frond /metrics (default) | frond --no-rabbit.queue-stats "
+                     "| rabbitmq_prometheus /metrics/per-object |")
+        lines.append("|---|---|---|---|")
+
+        def cell(x, fmt, key, scale):
+            v = x.get(key)
+            if v is None:
+                return "-"
+            return fmt % (v * scale if isinstance(v, (int, float)) else v)
+
+        def row(label, fmt, key, scale=1.0):
+            cells = [cell(x, fmt, key, scale) for x in (f, g, p)]
+            lines.append("| %s | %s |" % (label, " | ".join(cells)))
+        for x in (f, g, p):
+            x["lat"] = "%.3f s (%.3f-%.3f)" % (x["latency_median_s"], x["latency_min_s"],
+                                               x["latency_max_s"])
+        row("scrape latency, median (min-max)", "%s", "lat")
+        row("of which reading RabbitMQ (scrape_duration_seconds, median)", "%.3f s",
+            "rabbitmq_read_median_s")
+        row("bytes per scrape", "%d", "bytes")
+        row("exporter CPU per scrape", "%.1f ms", "exporter_cpu_per_scrape_s", 1000)
+        row("broker CPU per scrape", "%.0f ms", "broker_cpu_per_scrape_s", 1000)
+        row("exporter RSS after scrapes", "%.1f MiB", "rss_kib", 1 / 1024)
+        row("exporter RSS peak (VmHWM)", "%.1f MiB", "rss_peak_kib", 1 / 1024)
+        row("exporter RSS before the first scrape", "%.1f MiB", "rss_idle_kib", 1 / 1024)
+        row("exporter PSS after scrapes", "%.1f MiB", "pss_kib", 1 / 1024)
+        for x in (f, g, p):
+            del x["lat"]
         text = "\n".join(lines)
         print(text)
         if a.out:
@@ -231,11 +257,7 @@ def main():
                 fo.write(text + "\n\n" + json.dumps(res, indent=2) + "\n")
     finally:
         if exp is not None:
-            exp.send_signal(signal.SIGTERM)
-            try:
-                exp.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                exp.kill()
+            stop_exporter(exp)
         b.stop()
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
