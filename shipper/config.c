@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,80 @@ static int boolean(struct ctx *x, const struct frond_yaml_node *map, const char 
 {
     const struct frond_yaml_node *n = value_of(map, key);
     return n ? frond_yaml_bool(x->doc, n, key, out, x->err, x->errlen) : 0;
+}
+
+/*
+ * A key read into a member of the struct its section fills, so that a
+ * section of plain keys is a table rather than a run of reads. The reads
+ * run in table order and stop at the first error.
+ */
+enum field_kind { FIELD_STR, FIELD_DUR, FIELD_BYTES, FIELD_NUM, FIELD_BOOL };
+
+struct field {
+    const char *key;
+    enum field_kind kind;
+    size_t at; /* offsetof the member: char *, double, long, long, bool by kind */
+};
+
+/*
+ * FIELD() refuses to compile when the member's type is not the one its kind
+ * writes: the table reaches the member through an offset, so a mismatch
+ * would otherwise corrupt memory silently.
+ */
+#define FIELD_TYPE_FIELD_STR char *
+#define FIELD_TYPE_FIELD_DUR double
+#define FIELD_TYPE_FIELD_BYTES long
+#define FIELD_TYPE_FIELD_NUM long
+#define FIELD_TYPE_FIELD_BOOL bool
+#define FIELD(type, member, key, kind)                                                             \
+    {                                                                                              \
+        key, kind,                                                                                 \
+            offsetof(type, member) +                                                               \
+                0 * sizeof(char[_Generic(((type *)0)->member, FIELD_TYPE_##kind : 1, default       \
+                                         : -1)])                                                   \
+    }
+
+static int read_fields(struct ctx *x, const struct frond_yaml_node *map, void *dst,
+                       const struct field *f, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        void *p = (char *)dst + f[i].at;
+        switch (f[i].kind) {
+        case FIELD_STR:
+            rc = str(x, map, f[i].key, p);
+            break;
+        case FIELD_DUR:
+            rc = dur(x, map, f[i].key, p);
+            break;
+        case FIELD_BYTES:
+            rc = bytes(x, map, f[i].key, p);
+            break;
+        case FIELD_NUM:
+            rc = num(x, map, f[i].key, p);
+            break;
+        case FIELD_BOOL:
+            rc = boolean(x, map, f[i].key, p);
+            break;
+        }
+    }
+    return rc;
+}
+
+/*
+ * The sub-section `key` of `parent`, when present and not null: its keys
+ * checked against `known` (errors name it `where`), then `fields` read.
+ */
+static int read_section(struct ctx *x, const struct frond_yaml_node *parent, const char *key,
+                        const char *const *known, const char *where, void *dst,
+                        const struct field *fields, size_t n)
+{
+    const struct frond_yaml_node *m = value_of(parent, key);
+    if (!m) {
+        return 0;
+    }
+    int rc = check(x, m, known, where);
+    return rc ? rc : read_fields(x, m, dst, fields, n);
 }
 
 /* The key node of `key`, so errors about a whole section point at its name. */
@@ -319,17 +394,14 @@ static int load_client(struct ctx *x, const struct frond_yaml_node *n,
     if (!rc) {
         rc = no_crlf(x, frond_yaml_get(n, "tenant_id"), "tenant_id", cc->tenant_id);
     }
+    static const struct field batching[] = {
+        FIELD(struct ship_client_config, batchwait, "batchwait", FIELD_DUR),
+        FIELD(struct ship_client_config, batchsize, "batchsize", FIELD_BYTES),
+        FIELD(struct ship_client_config, timeout, "timeout", FIELD_DUR),
+        FIELD(struct ship_client_config, max_backlog_bytes, "max_backlog_bytes", FIELD_BYTES),
+    };
     if (!rc) {
-        rc = dur(x, n, "batchwait", &cc->batchwait);
-    }
-    if (!rc) {
-        rc = bytes(x, n, "batchsize", &cc->batchsize);
-    }
-    if (!rc) {
-        rc = dur(x, n, "timeout", &cc->timeout);
-    }
-    if (!rc) {
-        rc = bytes(x, n, "max_backlog_bytes", &cc->max_backlog_bytes);
+        rc = read_fields(x, n, cc, batching, FROND_ARRAY_SIZE(batching));
     }
     if (!rc && cc->max_backlog_bytes < 64 * 1024) {
         rc = frond_yaml_error(x->doc, frond_yaml_get(n, "max_backlog_bytes"), x->err, x->errlen,
@@ -339,19 +411,15 @@ static int load_client(struct ctx *x, const struct frond_yaml_node *n,
         ignored(x, n, "name");
         ignored(x, n, "drop_rate_limited_batches");
     }
-    const struct frond_yaml_node *b = frond_yaml_get(n, "backoff_config");
-    if (!rc && b && !frond_yaml_is_null(b)) {
-        static const char *const bk[] = {"min_period", "max_period", "max_retries", NULL};
-        rc = check(x, b, bk, "backoff_config");
-        if (!rc) {
-            rc = dur(x, b, "min_period", &cc->backoff_min);
-        }
-        if (!rc) {
-            rc = dur(x, b, "max_period", &cc->backoff_max);
-        }
-        if (!rc) {
-            rc = num(x, b, "max_retries", &cc->max_retries);
-        }
+    static const char *const bk[] = {"min_period", "max_period", "max_retries", NULL};
+    static const struct field backoff[] = {
+        FIELD(struct ship_client_config, backoff_min, "min_period", FIELD_DUR),
+        FIELD(struct ship_client_config, backoff_max, "max_period", FIELD_DUR),
+        FIELD(struct ship_client_config, max_retries, "max_retries", FIELD_NUM),
+    };
+    if (!rc) {
+        rc = read_section(x, n, "backoff_config", bk, "backoff_config", cc, backoff,
+                          FROND_ARRAY_SIZE(backoff));
     }
     const struct frond_yaml_node *a = frond_yaml_get(n, "basic_auth");
     if (!rc && a && !frond_yaml_is_null(a)) {
@@ -400,26 +468,18 @@ static int load_client(struct ctx *x, const struct frond_yaml_node *n,
         tokfile = NULL;
     }
     free(tokfile);
-    const struct frond_yaml_node *t = frond_yaml_get(n, "tls_config");
-    if (!rc && t && !frond_yaml_is_null(t)) {
-        static const char *const tk[] = {
-            "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify", NULL};
-        rc = check(x, t, tk, "tls_config");
-        if (!rc) {
-            rc = str(x, t, "ca_file", &cc->tls_ca_file);
-        }
-        if (!rc) {
-            rc = str(x, t, "cert_file", &cc->tls_cert_file);
-        }
-        if (!rc) {
-            rc = str(x, t, "key_file", &cc->tls_key_file);
-        }
-        if (!rc) {
-            rc = str(x, t, "server_name", &cc->tls_server_name);
-        }
-        if (!rc) {
-            rc = boolean(x, t, "insecure_skip_verify", &cc->tls_insecure_skip_verify);
-        }
+    static const char *const tk[] = {
+        "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify", NULL};
+    static const struct field tls[] = {
+        FIELD(struct ship_client_config, tls_ca_file, "ca_file", FIELD_STR),
+        FIELD(struct ship_client_config, tls_cert_file, "cert_file", FIELD_STR),
+        FIELD(struct ship_client_config, tls_key_file, "key_file", FIELD_STR),
+        FIELD(struct ship_client_config, tls_server_name, "server_name", FIELD_STR),
+        FIELD(struct ship_client_config, tls_insecure_skip_verify, "insecure_skip_verify",
+              FIELD_BOOL),
+    };
+    if (!rc) {
+        rc = read_section(x, n, "tls_config", tk, "tls_config", cc, tls, FROND_ARRAY_SIZE(tls));
     }
     struct labels_set tmp;
     labels_init(&tmp);
@@ -745,18 +805,15 @@ static int load_journal(struct ctx *x, const struct frond_yaml_node *n, struct s
     if (frond_yaml_is_null(n)) {
         return 0;
     }
+    static const struct field fields[] = {
+        FIELD(struct journal_config, json, "json", FIELD_BOOL),
+        FIELD(struct journal_config, max_age, "max_age", FIELD_DUR),
+        FIELD(struct journal_config, path, "path", FIELD_STR),
+        FIELD(struct journal_config, matches, "matches", FIELD_STR),
+    };
     int rc = check(x, n, known, "journal");
     if (!rc) {
-        rc = boolean(x, n, "json", &j->json);
-    }
-    if (!rc) {
-        rc = dur(x, n, "max_age", &j->max_age);
-    }
-    if (!rc) {
-        rc = str(x, n, "path", &j->path);
-    }
-    if (!rc) {
-        rc = str(x, n, "matches", &j->matches);
+        rc = read_fields(x, n, j, fields, FROND_ARRAY_SIZE(fields));
     }
     if (!rc) {
         rc = string_map(x, frond_yaml_get(n, "labels"), "labels", true, &j->labels);
@@ -837,42 +894,31 @@ static int load_k8s(struct ctx *x, const struct frond_yaml_node *n, struct k8s_m
     static const char *const kk[] = {
         "enabled", "api_server",       "token_file",    "ca_file",        "node_name",
         "labels",  "controller_label", "resync_period", "backoff_config", NULL};
+    static const struct field fields[] = {
+        FIELD(struct k8s_meta_config, enabled, "enabled", FIELD_BOOL),
+        FIELD(struct k8s_meta_config, api_server, "api_server", FIELD_STR),
+        FIELD(struct k8s_meta_config, token_file, "token_file", FIELD_STR),
+        FIELD(struct k8s_meta_config, ca_file, "ca_file", FIELD_STR),
+        FIELD(struct k8s_meta_config, node_name, "node_name", FIELD_STR),
+        FIELD(struct k8s_meta_config, controller_label, "controller_label", FIELD_BOOL),
+        FIELD(struct k8s_meta_config, resync_period, "resync_period", FIELD_DUR),
+    };
     int rc = check(x, n, kk, "kubernetes_metadata");
     if (!rc) {
-        rc = boolean(x, n, "enabled", &k->enabled);
-    }
-    if (!rc) {
-        rc = str(x, n, "api_server", &k->api_server);
-    }
-    if (!rc) {
-        rc = str(x, n, "token_file", &k->token_file);
-    }
-    if (!rc) {
-        rc = str(x, n, "ca_file", &k->ca_file);
-    }
-    if (!rc) {
-        rc = str(x, n, "node_name", &k->node_name);
-    }
-    if (!rc) {
-        rc = boolean(x, n, "controller_label", &k->controller_label);
-    }
-    if (!rc) {
-        rc = dur(x, n, "resync_period", &k->resync_period);
+        rc = read_fields(x, n, k, fields, FROND_ARRAY_SIZE(fields));
     }
     if (!rc && k->resync_period != 0 && k->resync_period < 1) {
         rc = frond_yaml_error(x->doc, frond_yaml_get(n, "resync_period"), x->err, x->errlen,
                               "resync_period must be at least 1s");
     }
-    const struct frond_yaml_node *b = frond_yaml_get(n, "backoff_config");
-    if (!rc && b && !frond_yaml_is_null(b)) {
-        static const char *const bk[] = {"min_period", "max_period", NULL};
-        rc = check(x, b, bk, "kubernetes_metadata.backoff_config");
-        if (!rc) {
-            rc = dur(x, b, "min_period", &k->backoff_min);
-        }
-        if (!rc) {
-            rc = dur(x, b, "max_period", &k->backoff_max);
-        }
+    static const char *const bk[] = {"min_period", "max_period", NULL};
+    static const struct field backoff[] = {
+        FIELD(struct k8s_meta_config, backoff_min, "min_period", FIELD_DUR),
+        FIELD(struct k8s_meta_config, backoff_max, "max_period", FIELD_DUR),
+    };
+    if (!rc) {
+        rc = read_section(x, n, "backoff_config", bk, "kubernetes_metadata.backoff_config", k,
+                          backoff, FROND_ARRAY_SIZE(backoff));
     }
     const struct frond_yaml_node *l = frond_yaml_get(n, "labels");
     if (!rc && l && !frond_yaml_is_null(l)) {
@@ -988,22 +1034,16 @@ static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct s
             return rc;
         }
     }
-    const struct frond_yaml_node *p = frond_yaml_get(root, "positions");
-    if (p && !frond_yaml_is_null(p)) {
-        static const char *const pk[] = {"filename", "sync_period", "ignore_invalid_yaml", NULL};
-        rc = check(x, p, pk, "positions");
-        if (!rc) {
-            rc = str(x, p, "filename", &c->positions_file);
-        }
-        if (!rc) {
-            rc = dur(x, p, "sync_period", &c->positions_sync_period);
-        }
-        if (!rc) {
-            rc = boolean(x, p, "ignore_invalid_yaml", &c->ignore_invalid_yaml);
-        }
-        if (rc) {
-            return rc;
-        }
+    static const char *const pk[] = {"filename", "sync_period", "ignore_invalid_yaml", NULL};
+    static const struct field positions[] = {
+        FIELD(struct shipper_config, positions_file, "filename", FIELD_STR),
+        FIELD(struct shipper_config, positions_sync_period, "sync_period", FIELD_DUR),
+        FIELD(struct shipper_config, ignore_invalid_yaml, "ignore_invalid_yaml", FIELD_BOOL),
+    };
+    rc = read_section(x, root, "positions", pk, "positions", c, positions,
+                      FROND_ARRAY_SIZE(positions));
+    if (rc) {
+        return rc;
     }
     const struct frond_yaml_node *cl = frond_yaml_get(root, "clients");
     const struct frond_yaml_node *one = frond_yaml_get(root, "client");
@@ -1055,30 +1095,24 @@ static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct s
             }
         }
     }
-    const struct frond_yaml_node *l = frond_yaml_get(root, "limits_config");
-    if (l && !frond_yaml_is_null(l)) {
-        static const char *const lk[] = {"max_line_size", "max_line_size_truncate", NULL};
-        rc = check(x, l, lk, "limits_config");
-        if (!rc) {
-            rc = bytes(x, l, "max_line_size", &c->max_line_size);
-        }
-        if (!rc) {
-            rc = boolean(x, l, "max_line_size_truncate", &c->max_line_size_truncate);
-        }
-        if (rc) {
-            return rc;
-        }
+    static const char *const lk[] = {"max_line_size", "max_line_size_truncate", NULL};
+    static const struct field limits[] = {
+        FIELD(struct shipper_config, max_line_size, "max_line_size", FIELD_BYTES),
+        FIELD(struct shipper_config, max_line_size_truncate, "max_line_size_truncate", FIELD_BOOL),
+    };
+    rc = read_section(x, root, "limits_config", lk, "limits_config", c, limits,
+                      FROND_ARRAY_SIZE(limits));
+    if (rc) {
+        return rc;
     }
-    const struct frond_yaml_node *t = frond_yaml_get(root, "target_config");
-    if (t && !frond_yaml_is_null(t)) {
-        static const char *const tk[] = {"sync_period", NULL};
-        rc = check(x, t, tk, "target_config");
-        if (!rc) {
-            rc = dur(x, t, "sync_period", &c->target_sync_period);
-        }
-        if (rc) {
-            return rc;
-        }
+    static const char *const tk[] = {"sync_period", NULL};
+    static const struct field target[] = {
+        FIELD(struct shipper_config, target_sync_period, "sync_period", FIELD_DUR),
+    };
+    rc = read_section(x, root, "target_config", tk, "target_config", c, target,
+                      FROND_ARRAY_SIZE(target));
+    if (rc) {
+        return rc;
     }
     const struct frond_yaml_node *f = frond_yaml_get(root, "frondtail");
     if (f && !frond_yaml_is_null(f)) {

@@ -497,6 +497,29 @@ static void scan(struct tail *t, bool first)
 /* ---- positions ---- */
 
 /*
+ * f's committed offset, identity and fingerprint recorded under `path`;
+ * `orig` is the path a rotated file was tailed as (NULL for a live file).
+ */
+static void put_file_position(struct tail *t, struct tail_file *f, char *path, char *orig,
+                              uint64_t committed)
+{
+    tail_file_refresh_fp(t, f);
+    struct positions_entry e = {
+        .path = path,
+        .offset = committed,
+        .has_id = true,
+        .dev = f->dev,
+        .ino = f->ino,
+        .fp_len = f->fp_len,
+        .fp = f->fp,
+        .orig = orig,
+    };
+    if (positions_put(t->pos, &e) != 0) {
+        frond_warn("cannot record position (out of memory)", "path", path);
+    }
+}
+
+/*
  * A rotated file still draining has lost its path to its successor, so it
  * is recorded under the name it has now, with the path it was tailed under
  * (for its labels): a crash before Loki acknowledged its end then resumes
@@ -541,20 +564,7 @@ static void record_rotated(struct tail *t, struct tail_file *f, uint64_t committ
         free(f->cur_path);
         f->cur_path = np;
     }
-    tail_file_refresh_fp(t, f);
-    struct positions_entry e = {
-        .path = f->cur_path,
-        .offset = committed,
-        .has_id = true,
-        .dev = f->dev,
-        .ino = f->ino,
-        .fp_len = f->fp_len,
-        .fp = f->fp,
-        .orig = f->path,
-    };
-    if (positions_put(t->pos, &e) != 0) {
-        frond_warn("cannot record position (out of memory)", "path", where);
-    }
+    put_file_position(t, f, f->cur_path, f->path, committed);
 }
 
 static void update_positions(struct tail *t)
@@ -569,19 +579,7 @@ static void update_positions(struct tail *t)
             record_rotated(t, f, committed);
             continue;
         }
-        tail_file_refresh_fp(t, f);
-        struct positions_entry e = {
-            .path = f->path,
-            .offset = committed,
-            .has_id = true,
-            .dev = f->dev,
-            .ino = f->ino,
-            .fp_len = f->fp_len,
-            .fp = f->fp,
-        };
-        if (positions_put(t->pos, &e) != 0) {
-            frond_warn("cannot record position (out of memory)", "path", f->path);
-        }
+        put_file_position(t, f, f->path, NULL, committed);
     }
     for (size_t i = 0; i < t->njournals && !t->dry_run; i++) {
         char *cursor = journal_committed_cursor(t->journals[i]);
