@@ -977,12 +977,13 @@ static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct s
     ignored(x, root, "tracing");
     const struct frond_yaml_node *s = frond_yaml_get(root, "server");
     if (s && !frond_yaml_is_null(s)) {
+        /* The keys frondtail reads, then promtail's that it accepts and ignores. */
         static const char *const sk[] = {"http_listen_address",
                                          "http_listen_port",
-                                         "grpc_listen_address",
-                                         "grpc_listen_port",
                                          "log_level",
                                          "log_format",
+                                         "grpc_listen_address",
+                                         "grpc_listen_port",
                                          "disable",
                                          "register_instrumentation",
                                          "http_server_read_timeout",
@@ -1013,21 +1014,8 @@ static int load_root(struct ctx *x, const struct frond_yaml_node *root, struct s
             rc = str(x, s, "log_format", &c->log_format);
         }
         if (!rc) {
-            static const char *const ig[] = {"grpc_listen_address",
-                                             "grpc_listen_port",
-                                             "disable",
-                                             "register_instrumentation",
-                                             "http_server_read_timeout",
-                                             "http_server_write_timeout",
-                                             "http_server_idle_timeout",
-                                             "graceful_shutdown_timeout",
-                                             "health_check_target",
-                                             "enable_runtime_reload",
-                                             "grpc_server_max_recv_msg_size",
-                                             "grpc_server_max_send_msg_size",
-                                             "grpc_server_max_concurrent_streams"};
-            for (size_t i = 0; i < FROND_ARRAY_SIZE(ig); i++) {
-                ignored(x, s, ig[i]);
+            for (const char *const *k = sk + 4; *k; k++) { /* past the four read above */
+                ignored(x, s, *k);
             }
         }
         if (rc) {
