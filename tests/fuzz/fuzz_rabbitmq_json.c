@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the RabbitMQ management-API reply path: the first
- * byte picks the reply kind (queues, nodes, overview, vhosts), the rest is
+ * byte picks the reply kind (queues, nodes, overview, vhosts, consumers), the rest is
  * the reply body. The body is fed to the streaming reader in chunks (sizes
  * taken from the input too, so chunk boundaries move around), the records
  * go through the collector's store and filters, and a successful parse is
@@ -136,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2) {
         return 0;
     }
-    cur.kind = (enum rmq_reply_kind)(data[0] & 3);
+    cur.kind = (enum rmq_reply_kind)(data[0] % 5);
     /* Chunk size from the second byte: 1..255 bytes, or everything at once for 0. */
     cur.chunk = data[1] ? data[1] : SIZE_MAX;
     cur.data = data + 2;
