@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,52 @@ struct push_metrics {
     struct push_metrics *next;
 };
 
+/*
+ * The families a push_metrics holds, one row each, declared in this order by
+ * the first queue of a registry (the registry sorts them by name anyway).
+ */
+enum push_kind { PUSH_COUNTER, PUSH_GAUGE, PUSH_HISTOGRAM };
+
+struct push_family {
+    size_t at; /* offsetof(struct push_metrics, the family pointer) */
+    enum push_kind kind;
+    const char *name, *help;
+    const char *const *labels;
+};
+
+static const char *const push_host[] = {"host", NULL};
+static const char *const push_host_reason[] = {"host", "reason", NULL};
+static const char *const push_host_status[] = {"host", "status_code", NULL};
+static const double push_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+static const struct push_family push_families[] = {
+    {offsetof(struct push_metrics, sent_entries), PUSH_COUNTER, "frondtail_sent_entries_total",
+     "Log entries accepted by Loki.", push_host},
+    {offsetof(struct push_metrics, sent_bytes), PUSH_COUNTER, "frondtail_sent_bytes_total",
+     "Log line bytes accepted by Loki (uncompressed).", push_host},
+    {offsetof(struct push_metrics, encoded_bytes), PUSH_COUNTER, "frondtail_encoded_bytes_total",
+     "Request body bytes sent to Loki (protobuf, snappy-compressed), every attempt.", push_host},
+    {offsetof(struct push_metrics, batches), PUSH_COUNTER, "frondtail_sent_batches_total",
+     "Batches accepted by Loki.", push_host},
+    {offsetof(struct push_metrics, dropped_entries), PUSH_COUNTER,
+     "frondtail_dropped_entries_total",
+     "Log entries dropped on purpose (Loki refused them with 400, or max_retries was exhausted), "
+     "by reason.",
+     push_host_reason},
+    {offsetof(struct push_metrics, dropped_bytes), PUSH_COUNTER, "frondtail_dropped_bytes_total",
+     "Log line bytes dropped on purpose, by reason.", push_host_reason},
+    {offsetof(struct push_metrics, retries), PUSH_COUNTER, "frondtail_batch_retries_total",
+     "Push attempts that failed and will be retried, by HTTP status (-1: no response).",
+     push_host_status},
+    {offsetof(struct push_metrics, duration), PUSH_HISTOGRAM, "frondtail_request_duration_seconds",
+     "Duration of push requests to Loki, by HTTP status (-1: no response).", push_host_status},
+    {offsetof(struct push_metrics, backlog), PUSH_GAUGE, "frondtail_backlog_bytes",
+     "Line and label bytes buffered for this client (pending and in flight).", push_host},
+    {offsetof(struct push_metrics, backlog_limit), PUSH_GAUGE, "frondtail_backlog_limit_bytes",
+     "The client's max_backlog_bytes: readers pause when frondtail_backlog_bytes reaches it.",
+     push_host},
+};
+
 static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct push_metrics *metrics_list;
 
@@ -61,10 +108,6 @@ static struct push_metrics *metrics_list;
  */
 static struct push_metrics *metrics_get(struct frond_registry *reg)
 {
-    static const char *const host[] = {"host", NULL};
-    static const char *const host_reason[] = {"host", "reason", NULL};
-    static const char *const host_status[] = {"host", "status_code", NULL};
-    static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     struct push_metrics *m = NULL;
     if (!reg) {
         return NULL;
@@ -82,38 +125,22 @@ static struct push_metrics *metrics_get(struct frond_registry *reg)
     }
     m->reg = reg;
     m->refs = 1;
-    m->sent_entries = frond_registry_counter(reg, "frondtail_sent_entries_total",
-                                             "Log entries accepted by Loki.", host);
-    m->sent_bytes = frond_registry_counter(reg, "frondtail_sent_bytes_total",
-                                           "Log line bytes accepted by Loki (uncompressed).", host);
-    m->encoded_bytes = frond_registry_counter(
-        reg, "frondtail_encoded_bytes_total",
-        "Request body bytes sent to Loki (protobuf, snappy-compressed), every attempt.", host);
-    m->batches = frond_registry_counter(reg, "frondtail_sent_batches_total",
-                                        "Batches accepted by Loki.", host);
-    m->dropped_entries =
-        frond_registry_counter(reg, "frondtail_dropped_entries_total",
-                               "Log entries dropped on purpose (Loki refused them with 400, "
-                               "or max_retries was exhausted), by reason.",
-                               host_reason);
-    m->dropped_bytes =
-        frond_registry_counter(reg, "frondtail_dropped_bytes_total",
-                               "Log line bytes dropped on purpose, by reason.", host_reason);
-    m->retries = frond_registry_counter(
-        reg, "frondtail_batch_retries_total",
-        "Push attempts that failed and will be retried, by HTTP status (-1: no response).",
-        host_status);
-    m->duration = frond_registry_histogram(
-        reg, "frondtail_request_duration_seconds",
-        "Duration of push requests to Loki, by HTTP status (-1: no response).", host_status,
-        buckets, FROND_ARRAY_SIZE(buckets));
-    m->backlog = frond_registry_gauge(
-        reg, "frondtail_backlog_bytes",
-        "Line and label bytes buffered for this client (pending and in flight).", host);
-    m->backlog_limit = frond_registry_gauge(
-        reg, "frondtail_backlog_limit_bytes",
-        "The client's max_backlog_bytes: readers pause when frondtail_backlog_bytes reaches it.",
-        host);
+    for (size_t i = 0; i < FROND_ARRAY_SIZE(push_families); i++) {
+        const struct push_family *f = &push_families[i];
+        struct frond_metric **slot = (struct frond_metric **)((char *)m + f->at);
+        switch (f->kind) {
+        case PUSH_COUNTER:
+            *slot = frond_registry_counter(reg, f->name, f->help, f->labels);
+            break;
+        case PUSH_GAUGE:
+            *slot = frond_registry_gauge(reg, f->name, f->help, f->labels);
+            break;
+        case PUSH_HISTOGRAM:
+            *slot = frond_registry_histogram(reg, f->name, f->help, f->labels, push_buckets,
+                                             FROND_ARRAY_SIZE(push_buckets));
+            break;
+        }
+    }
     m->next = metrics_list;
     metrics_list = m;
 out:
