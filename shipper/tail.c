@@ -1,8 +1,9 @@
 /*
- * The reader thread: discovery scans, inotify, and the loop that reads
- * dirty files in budgeted rounds so one busy file cannot starve the rest.
- * Per-file reading, rotation and truncation handling live in
- * tail_file.c; this file owns the thread, the tables and the timers.
+ * The reader thread: the loop that reads dirty files in budgeted rounds
+ * so one busy file cannot starve the rest. Discovery scans and inotify
+ * live in tail_discover.c; per-file reading, rotation and truncation
+ * handling in tail_file.c; this file owns the thread, the tables and the
+ * timers.
  *
  * Idle cost: with nothing written, the thread sleeps in poll(2) until an
  * inotify event, an ack for a paused file, or the next sync_period timer.
@@ -102,7 +103,7 @@ int tail_file_labels(const struct shipper_config *cfg, const struct ship_client_
 
 /* ---- hash tables ---- */
 
-static size_t hash_str(const char *s)
+size_t tail_hash_str(const char *s)
 {
     return (size_t)positions_fp_hash(s, strlen(s));
 }
@@ -114,7 +115,8 @@ static size_t hash_ino(uint64_t dev, uint64_t ino)
 
 struct tail_file *tail_path_lookup(struct tail *t, const char *path)
 {
-    for (struct tail_file *f = t->by_path[hash_str(path) % TAIL_BUCKETS]; f; f = f->hnext_path) {
+    for (struct tail_file *f = t->by_path[tail_hash_str(path) % TAIL_BUCKETS]; f;
+         f = f->hnext_path) {
         if (strcmp(f->path, path) == 0) {
             return f;
         }
@@ -124,7 +126,7 @@ struct tail_file *tail_path_lookup(struct tail *t, const char *path)
 
 void tail_path_insert(struct tail *t, struct tail_file *f)
 {
-    size_t b = hash_str(f->path) % TAIL_BUCKETS;
+    size_t b = tail_hash_str(f->path) % TAIL_BUCKETS;
     f->hnext_path = t->by_path[b];
     t->by_path[b] = f;
     f->in_path = true;
@@ -135,7 +137,7 @@ void tail_path_remove(struct tail *t, struct tail_file *f)
     if (!f->in_path) {
         return;
     }
-    for (struct tail_file **pp = &t->by_path[hash_str(f->path) % TAIL_BUCKETS]; *pp;
+    for (struct tail_file **pp = &t->by_path[tail_hash_str(f->path) % TAIL_BUCKETS]; *pp;
          pp = &(*pp)->hnext_path) {
         if (*pp == f) {
             *pp = f->hnext_path;
@@ -303,195 +305,6 @@ void tail_forget_dirty(struct tail *t, struct tail_file *f)
     if (f->dirty) {
         unlink_dirty(t, f);
     }
-}
-
-/* ---- inotify ---- */
-
-struct scan_ctx {
-    struct tail *t;
-    const struct scrape_config *sc;
-    const struct tail_target *tg;
-    const struct glob_pattern *exclude;
-    bool first;
-};
-
-static struct tail_dir **dir_slot(struct tail *t, const char *dir)
-{
-    struct tail_dir **pp = &t->dirs[hash_str(dir) % TAIL_BUCKETS];
-    while (*pp && strcmp((*pp)->path, dir) != 0) {
-        pp = &(*pp)->next;
-    }
-    return pp;
-}
-
-/*
- * Watch a directory the globs walk through. Every rescan visits them all
- * again; the path set skips the inotify_add_watch syscall for those already
- * watched, which is most of an idle node's rescan cost.
- */
-static void watch_dir(void *ctx, const char *dir)
-{
-    struct tail *t = ((struct scan_ctx *)ctx)->t;
-    if (t->ifd < 0 || *dir_slot(t, dir)) {
-        return;
-    }
-    int wd = inotify_add_watch(t->ifd, dir,
-                               IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-                                   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
-    if (wd < 0) {
-        if ((errno == ENOSPC || errno == ENOMEM) && !t->poll_mode) {
-            frond_warn("inotify watch limit reached; falling back to polling every few seconds",
-                       "dir", dir, "err", strerror(errno));
-            t->poll_mode = true;
-        }
-        return;
-    }
-    if ((size_t)wd >= t->nwdirs) {
-        size_t n = (size_t)wd + 64;
-        struct tail_dir **nw = realloc(t->wdirs, n * sizeof(*nw));
-        if (!nw) {
-            inotify_rm_watch(t->ifd, wd);
-            return;
-        }
-        memset(nw + t->nwdirs, 0, (n - t->nwdirs) * sizeof(*nw));
-        t->wdirs = nw;
-        t->nwdirs = n;
-    }
-    if (t->wdirs[wd]) {
-        /* The same directory under another path (a symlink): one watch serves both. */
-        return;
-    }
-    size_t len = strlen(dir);
-    struct tail_dir *d = malloc(sizeof(*d) + len + 1);
-    if (!d) {
-        inotify_rm_watch(t->ifd, wd);
-        return;
-    }
-    d->wd = wd;
-    memcpy(d->path, dir, len + 1);
-    struct tail_dir **slot = dir_slot(t, dir);
-    d->next = NULL;
-    *slot = d;
-    t->wdirs[wd] = d;
-    t->nwatches++;
-}
-
-static void forget_dir(struct tail *t, int wd)
-{
-    struct tail_dir *d = t->wdirs[wd];
-    struct tail_dir **pp = dir_slot(t, d->path);
-    if (*pp == d) {
-        *pp = d->next;
-    }
-    t->wdirs[wd] = NULL;
-    t->nwatches--;
-    free(d);
-}
-
-static void handle_events(struct tail *t)
-{
-    char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
-    for (;;) {
-        ssize_t n = read(t->ifd, buf, sizeof(buf));
-        if (n <= 0) {
-            return;
-        }
-        for (char *p = buf; p < buf + n;) {
-            struct inotify_event *ev = (struct inotify_event *)p;
-            p += sizeof(*ev) + ev->len;
-            if (ev->mask & IN_Q_OVERFLOW) {
-                t->rescan = true;
-                for (struct tail_file *f = t->files; f; f = f->next) {
-                    tail_mark_dirty(t, f);
-                }
-                continue;
-            }
-            if (ev->wd < 0 || (size_t)ev->wd >= t->nwdirs || !t->wdirs[ev->wd]) {
-                continue;
-            }
-            if (ev->mask & IN_IGNORED) {
-                forget_dir(t, ev->wd);
-                t->rescan = true;
-                continue;
-            }
-            if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
-                            IN_MOVE_SELF)) {
-                t->rescan = true;
-            }
-            if (ev->mask & IN_MOVE_SELF) {
-                /* Its path is stale now; IN_IGNORED follows and the rescan watches the new one. */
-                inotify_rm_watch(t->ifd, ev->wd);
-                continue;
-            }
-            if ((ev->mask & IN_MODIFY) && ev->len) {
-                char path[4096];
-                const char *dir = t->wdirs[ev->wd]->path;
-                snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "", ev->name);
-                struct tail_file *f = tail_path_lookup(t, path);
-                if (f) {
-                    tail_mark_dirty(t, f);
-                }
-            }
-        }
-    }
-}
-
-/* ---- discovery ---- */
-
-static void on_file(void *ctx, const char *path, const struct stat *st)
-{
-    struct scan_ctx *x = ctx;
-    struct tail *t = x->t;
-    if (x->exclude && glob_match(x->exclude, path)) {
-        return;
-    }
-    struct tail_file *f = tail_path_lookup(t, path);
-    if (f) {
-        if (f->scan_gen == t->scan_gen) {
-            return;
-        }
-        f->scan_gen = t->scan_gen;
-        if (f->dev == (uint64_t)st->st_dev && f->ino == (uint64_t)st->st_ino) {
-            tail_file_check(t, f, st);
-            return;
-        }
-        /* The path names another file now: rename rotation. Drain the old one. */
-        tail_file_rotate(t, f);
-    }
-    struct tail_file *g = tail_ino_lookup(t, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
-    if (g) {
-        /* A file we already follow, now under this path (renamed into the glob). */
-        if (g->scan_gen != t->scan_gen || g->rotated) {
-            tail_file_adopt(t, g, path, x->sc, x->tg);
-            g->scan_gen = t->scan_gen;
-        }
-        return;
-    }
-    f = tail_file_open(t, x->sc, x->tg, path, x->first);
-    if (f) {
-        f->scan_gen = t->scan_gen;
-    }
-}
-
-static void scan(struct tail *t, bool first)
-{
-    t->scan_gen++;
-    for (size_t i = 0; i < t->ntargets; i++) {
-        struct tail_target_rt *rt = &t->targets[i];
-        struct scan_ctx x = {t, rt->sc, rt->tg, rt->has_exclude ? &rt->exclude : NULL, first};
-        glob_walk(&rt->glob, on_file, watch_dir, &x);
-    }
-    /* Files no scan reached are gone from their path (deleted or renamed away). */
-    for (struct tail_file *f = t->files; f; f = f->next) {
-        if (!f->rotated && f->scan_gen != t->scan_gen) {
-            tail_file_rotate(t, f);
-        }
-    }
-    t->last_scan = now_mono();
-    t->next_scan = t->last_scan + t->cfg->target_sync_period;
-    t->rescan = false;
-    tail_metric_inc(t->s_scans);
-    tail_metric_set(t->s_watches, (double)t->nwatches);
 }
 
 /* ---- positions ---- */
@@ -758,7 +571,7 @@ static void *tail_main(void *arg)
     double now = now_mono();
     t->next_save = now + t->cfg->positions_sync_period;
     t->next_poll = now + t->poll_interval;
-    scan(t, true);
+    tail_scan(t, true);
     resume_rotated(t);
     atomic_store(&t->ready, 1);
     while (!atomic_load(&t->stopping)) {
@@ -768,7 +581,7 @@ static void *tail_main(void *arg)
         read_round(t);
         now = now_mono();
         if (now >= t->next_scan || (t->rescan && now - t->last_scan >= TAIL_RESCAN_DEBOUNCE)) {
-            scan(t, false);
+            tail_scan(t, false);
         }
         if (now >= t->next_save) {
             if (!t->dry_run) {
@@ -823,7 +636,7 @@ static void *tail_main(void *arg)
             (void)r;
         }
         if (n > 0 && t->ifd >= 0 && (pfd[1].revents & POLLIN)) {
-            handle_events(t);
+            tail_handle_events(t);
         }
         if (atomic_load(&t->npaused) > 0) {
             retry_paused(t);
@@ -930,61 +743,6 @@ static void register_metrics(struct tail *t, struct frond_registry *reg)
     t->s_malformed[PARSE_DOCKER] = series1(m, "docker");
 }
 
-static void free_targets(struct tail_target_rt *targets, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        glob_cleanup(&targets[i].glob);
-        if (targets[i].has_exclude) {
-            glob_cleanup(&targets[i].exclude);
-        }
-    }
-    free(targets);
-}
-
-/* The compiled globs of cfg's file targets. 0, -ENOMEM or -EINVAL (logged). */
-static int build_targets(const struct shipper_config *cfg, struct tail_target_rt **out,
-                         size_t *nout)
-{
-    size_t nt = 0, n = 0;
-    for (size_t i = 0; i < cfg->nscrapes; i++) {
-        nt += cfg->scrapes[i].ntargets;
-    }
-    struct tail_target_rt *targets = calloc(nt ? nt : 1, sizeof(*targets));
-    if (!targets) {
-        return -ENOMEM;
-    }
-    int rc = 0;
-    for (size_t i = 0; !rc && i < cfg->nscrapes; i++) {
-        const struct scrape_config *sc = &cfg->scrapes[i];
-        for (size_t j = 0; !rc && j < sc->ntargets; j++) {
-            struct tail_target_rt *rt = &targets[n];
-            rt->sc = sc;
-            rt->tg = &sc->targets[j];
-            if (glob_compile(rt->tg->path, &rt->glob) != 0) {
-                frond_error("invalid __path__ glob", "glob", rt->tg->path);
-                rc = -EINVAL;
-                break;
-            }
-            n++;
-            if (rt->tg->path_exclude) {
-                if (glob_compile(rt->tg->path_exclude, &rt->exclude) != 0) {
-                    frond_error("invalid __path_exclude__ glob", "glob", rt->tg->path_exclude);
-                    rc = -EINVAL;
-                    break;
-                }
-                rt->has_exclude = true;
-            }
-        }
-    }
-    if (rc) {
-        free_targets(targets, n);
-        return rc;
-    }
-    *out = targets;
-    *nout = n;
-    return 0;
-}
-
 /* On the reader thread: swap in the targets of the config tail_reload() handed over. */
 static void apply_reload(struct tail *t)
 {
@@ -993,14 +751,14 @@ static void apply_reload(struct tail *t)
     pthread_mutex_unlock(&t->reload_mu);
     struct tail_target_rt *targets = NULL;
     size_t n = 0;
-    int rc = cfg ? build_targets(cfg, &targets, &n) : -EINVAL;
+    int rc = cfg ? tail_build_targets(cfg, &targets, &n) : -EINVAL;
     if (rc == 0) {
-        free_targets(t->targets, t->ntargets);
+        tail_free_targets(t->targets, t->ntargets);
         t->targets = targets;
         t->ntargets = n;
         t->cfg = cfg;
         /* New globs find their files now; files no glob reaches any more are drained. */
-        scan(t, false);
+        tail_scan(t, false);
     }
     atomic_store(&t->reload_pending, 0);
     pthread_mutex_lock(&t->reload_mu);
@@ -1076,7 +834,7 @@ struct tail *tail_new(const struct tail_opts *o)
     if (!t->rbuf) {
         goto fail;
     }
-    if (build_targets(o->cfg, &t->targets, &t->ntargets) != 0) {
+    if (tail_build_targets(o->cfg, &t->targets, &t->ntargets) != 0) {
         goto fail;
     }
     t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1131,7 +889,7 @@ void tail_free(struct tail *t)
     while (t->files) {
         tail_file_close(t, t->files);
     }
-    free_targets(t->targets, t->ntargets);
+    tail_free_targets(t->targets, t->ntargets);
     for (size_t i = 0; i < t->nwdirs; i++) {
         free(t->wdirs[i]);
     }

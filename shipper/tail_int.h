@@ -200,6 +200,19 @@ void tail_mark_dirty(struct tail *t, struct tail_file *f);
 void tail_forget_dirty(struct tail *t, struct tail_file *f);
 void tail_wake(struct tail *t);
 
+/* Bucket of a path in the path and directory tables (tail.c). */
+size_t tail_hash_str(const char *s);
+
+/* tail_discover.c */
+/* Walk every target's globs: open new files, rotate vanished ones, watch their directories. */
+void tail_scan(struct tail *t, bool first);
+/* Drain the inotify queue: mark written files dirty, ask for a rescan on directory changes. */
+void tail_handle_events(struct tail *t);
+/* The compiled globs of cfg's file targets. 0, -ENOMEM or -EINVAL (logged). */
+FROND_MUST_CHECK int tail_build_targets(const struct shipper_config *cfg,
+                                        struct tail_target_rt **out, size_t *nout);
+void tail_free_targets(struct tail_target_rt *targets, size_t n);
+
 /* tail_file.c */
 struct tail_file *tail_file_open(struct tail *t, const struct scrape_config *sc,
                                  const struct tail_target *tg, const char *path, bool first_scan);

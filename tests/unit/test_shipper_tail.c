@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "tail.c"
+#include "tail_discover.c"
 #include "tail_file.c"
 
 #define MAX_GOT 256
@@ -90,7 +91,7 @@ static struct tail *start(struct fixture *fx)
     fx->t = tail_new(&o);
     CHECK(fx->t != NULL);
     tail_set_output(fx->t, 0, cap_push, &fx->cap);
-    scan(fx->t, true);
+    tail_scan(fx->t, true);
     return fx->t;
 }
 
@@ -245,7 +246,7 @@ static void test_rotation_crash(bool saved)
     CHECK_INT(tail_save_positions(t), 0);
     CHECK(rename(p, rotated) == 0);
     append("ns_crash_uid/app/0.log", L3);
-    scan(t, false);
+    tail_scan(t, false);
     pump(t);
     drain_rotated(t, frond_now_monotonic() + 10);
     CHECK_INT(t->nfiles, 2);
@@ -307,7 +308,7 @@ static void test_rotation_partial_tail(void)
     pump(t);
     CHECK_INT(fx.cap.n, 1);
     CHECK(rename(p, rotated) == 0);
-    scan(t, false);
+    tail_scan(t, false);
     for (int i = 0; i < 3; i++) {
         pump(t);
         drain_rotated(t, frond_now_monotonic() + 10);
@@ -347,7 +348,7 @@ static void test_rotation(bool delete_old)
     CHECK_INT(w, strlen(L2));
     close(wfd);
     append("ns_rot_uid/app/0.log", L3);
-    scan(t, false);
+    tail_scan(t, false);
     pump(t);
     drain_rotated(t, frond_now_monotonic() + 10);
     pump(t);
@@ -458,7 +459,7 @@ static void test_long_line(void)
     struct tail *t = fx.t;
     tail_set_output(t, 0, cap_push, &fx.cap);
     fx.cap.full = true;
-    scan(t, true);
+    tail_scan(t, true);
     pump(t);
     struct tail_file *f = t->files;
     CHECK(f->pending);
