@@ -35,7 +35,8 @@ FROND_MUST_CHECK int frond_buf_append(struct frond_buf *b, const void *p, size_t
 FROND_MUST_CHECK int frond_buf_puts(struct frond_buf *b, const char *s);
 FROND_MUST_CHECK int frond_buf_putc(struct frond_buf *b, char c);
 FROND_MUST_CHECK int frond_buf_printf(struct frond_buf *b, const char *fmt, ...) FROND_PRINTF(2, 3);
-FROND_MUST_CHECK int frond_buf_vprintf(struct frond_buf *b, const char *fmt, va_list ap);
+FROND_MUST_CHECK int frond_buf_vprintf(struct frond_buf *b, const char *fmt, va_list ap)
+    FROND_PRINTF(2, 0);
 /* Make room for n more bytes without changing len (for writers that fill in place). */
 FROND_MUST_CHECK int frond_buf_reserve(struct frond_buf *b, size_t n);
 
