@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "expo_lines.h"
 #include "collect.h"
 #include "frond/buf.h"
 #include "frond/registry.h"
@@ -201,26 +202,6 @@ static char *scrape(struct fake *f, struct rmq_collector *c)
     char *s = frond_buf_take(&out, &n);
     return s ? s : calloc(1, 1);
 }
-
-static int has_line(const char *text, const char *line)
-{
-    size_t n = strlen(line);
-    for (const char *p = text; (p = strstr(p, line)) != NULL; p += n) {
-        if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0')) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-#define CHECK_LINE(text, line)                                                                     \
-    do {                                                                                           \
-        int found_ = has_line((text), (line));                                                     \
-        if (!found_) {                                                                             \
-            fprintf(stderr, "missing line: %s\n", (line));                                         \
-        }                                                                                          \
-        CHECK(found_);                                                                             \
-    } while (0)
 
 static void check_reqs(struct fake *f, const char *const *want)
 {
