@@ -406,7 +406,10 @@ def rabbitmq():
              "{{vhost}} {{queue}}")), "bytes"),
         row("Message rates"),
         timeseries("Published", targets((rate("rabbitmq_queue_messages_published_total"),
-                                         "{{vhost}} {{queue}}")), "suffix: msg/s"),
+                                         "{{vhost}} {{queue}}")), "suffix: msg/s",
+                   desc="The message rates need queue statistics: they are empty while "
+                        "rabbitmq_exporter_queue_stats_enabled is 0 (--no-rabbit.queue-stats, "
+                        "or more queues than --rabbit.queue-stats-limit)."),
         timeseries("Delivered", targets((rate("rabbitmq_queue_messages_delivered_total"),
                                          "{{vhost}} {{queue}}")), "suffix: msg/s"),
         timeseries("Acknowledged", targets((rate("rabbitmq_queue_messages_acked_total"),

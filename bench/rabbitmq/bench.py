@@ -158,7 +158,12 @@ def main():
     ap.add_argument("--scrapes", type=int, default=10)
     ap.add_argument("--out", default=None)
     ap.add_argument("--keep", action="store_true", help="leave the broker data dir")
+    ap.add_argument("--config", action="append", default=[], metavar="NAME=FLAGS",
+                    help="an exporter configuration to measure (flags separated by spaces); "
+                         "repeatable; default: the defaults and --no-rabbit.queue-stats")
     a = ap.parse_args()
+    configs = [(c.split("=", 1)[0], c.split("=", 1)[1].split()) for c in a.config] or \
+        [("frond", []), ("frond-no-stats", ["--no-rabbit.queue-stats"])]
 
     total = a.vhosts * a.queues_per_vhost
     tmp = tempfile.mkdtemp(prefix="frond-bench-rabbitmq-")
@@ -176,8 +181,7 @@ def main():
 
         beam = b.beam_pid()
         res = {}
-        # frond in each mode (its own exporter process), then the plugin, same broker.
-        configs = [("frond", []), ("frond-no-stats", ["--no-rabbit.queue-stats"])]
+        # frond in each configuration (its own exporter process), then the plugin, same broker.
         for name, extra in configs:
             port = _free_port()
             log = open(os.path.join(tmp, "exporter-%s.log" % name), "wb")
@@ -221,10 +225,10 @@ def main():
         lines.append("queues: %d in %d vhosts (10 messages in every 10th queue), %d scrapes each"
                      % (total, a.vhosts, a.scrapes))
         lines.append("")
-        f, g, p = res["frond"], res["frond-no-stats"], res["per-object"]
-        lines.append("| | frond /metrics (default) | frond --no-rabbit.queue-stats "
-                     "| rabbitmq_prometheus /metrics/per-object |")
-        lines.append("|---|---|---|---|")
+        cols = [res[name] for name, _ in configs] + [res["per-object"]]
+        heads = ["frond %s" % (" ".join(extra) or "(defaults)") for _, extra in configs]
+        lines.append("| | %s | rabbitmq_prometheus /metrics/per-object |" % " | ".join(heads))
+        lines.append("|---|%s---|" % ("---|" * len(configs)))
 
         def cell(x, fmt, key, scale):
             v = x.get(key)
@@ -233,9 +237,9 @@ def main():
             return fmt % (v * scale if isinstance(v, (int, float)) else v)
 
         def row(label, fmt, key, scale=1.0):
-            cells = [cell(x, fmt, key, scale) for x in (f, g, p)]
+            cells = [cell(x, fmt, key, scale) for x in cols]
             lines.append("| %s | %s |" % (label, " | ".join(cells)))
-        for x in (f, g, p):
+        for x in cols:
             x["lat"] = "%.3f s (%.3f-%.3f)" % (x["latency_median_s"], x["latency_min_s"],
                                                x["latency_max_s"])
         row("scrape latency, median (min-max)", "%s", "lat")
@@ -248,7 +252,7 @@ def main():
         row("exporter RSS peak (VmHWM)", "%.1f MiB", "rss_peak_kib", 1 / 1024)
         row("exporter RSS before the first scrape", "%.1f MiB", "rss_idle_kib", 1 / 1024)
         row("exporter PSS after scrapes", "%.1f MiB", "pss_kib", 1 / 1024)
-        for x in (f, g, p):
+        for x in cols:
             del x["lat"]
         text = "\n".join(lines)
         print(text)

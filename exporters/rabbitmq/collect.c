@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ struct scrape {
     double deadline;
     struct rmq_mgmt_result res;
     struct scrape_shared *sh;
+    bool stats; /* list queues with statistics (rmq_scrape_wants_stats) */
 };
 
 /* Record a failed endpoint; log only the first failure of a scrape. */
@@ -130,13 +132,16 @@ static int fetch_queue_pages(struct scrape *sc, const char *base, const char *na
 {
     struct frond_buf path;
     int rc = 0;
-    bool stats = sc->c->queue_stats;
+    bool stats = sc->stats;
     /*
      * RabbitMQ applies name+use_regex only to paginated listings, so a
      * pushed filter keeps pages even when --rabbit.page-size=0 asked for
      * one request per vhost.
      */
-    long page_size = sc->c->page_size > 0 ? sc->c->page_size : (name_re ? 500 : 0);
+    long page_size = stats ? sc->c->page_size : sc->c->page_size_no_stats;
+    if (page_size <= 0) {
+        page_size = name_re ? 500 : 0;
+    }
     /* Heap-built: an escaped vhost name and include regex may each be kilobytes. */
     frond_buf_init(&path, 1u << 20);
     for (long page = 1; page <= RMQ_MAX_PAGES; page++) {
@@ -201,7 +206,8 @@ static void *queue_worker_run(void *arg)
 {
     struct queue_worker *me = arg;
     struct queue_work *w = me->w;
-    struct scrape sc = {.c = w->main->c, .deadline = w->main->deadline, .sh = w->main->sh};
+    struct scrape sc = {
+        .c = w->main->c, .deadline = w->main->deadline, .sh = w->main->sh, .stats = w->main->stats};
     if (!me->m) {
         me->m = rmq_mgmt_open(&sc.c->mgmt, sc.deadline);
         me->own_m = true;
@@ -373,6 +379,39 @@ out:
     return rc;
 }
 
+bool rmq_scrape_wants_stats(const struct rmq_collector *c, long cluster_queues)
+{
+    if (!c->queue_stats || c->queue_stats_limit <= 0) {
+        return c->queue_stats;
+    }
+    long expected = atomic_load(&c->have_listed) ? atomic_load(&c->listed_queues) : cluster_queues;
+    return expected <= c->queue_stats_limit;
+}
+
+/* Decide this scrape's listing; log when it differs from the previous scrape's. */
+static void choose_listing(struct scrape *sc, long total)
+{
+    struct rmq_collector *c = sc->c;
+    sc->stats = rmq_scrape_wants_stats(c, total);
+    int mode = sc->stats ? RMQ_LISTING_STATS : RMQ_LISTING_NO_STATS;
+    int was = atomic_exchange(&c->last_listing, mode);
+    if (was == mode || !c->queue_stats) {
+        return;
+    }
+    char limit[24], expected[24];
+    snprintf(limit, sizeof(limit), "%ld", c->queue_stats_limit);
+    snprintf(expected, sizeof(expected), "%ld",
+             atomic_load(&c->have_listed) ? atomic_load(&c->listed_queues) : total);
+    if (!sc->stats) {
+        frond_warn("listing queues without statistics (no message counters, bytes, consumer "
+                   "utilisation or head message age) while there are more queues than "
+                   "--rabbit.queue-stats-limit",
+                   "queues", expected, "limit", limit);
+    } else if (was != RMQ_LISTING_NONE) {
+        frond_info("listing queues with statistics again", "queues", expected, "limit", limit);
+    }
+}
+
 int rmq_collect(struct frond_scrape *s, void *ctx)
 {
     struct rmq_collector *c = ctx;
@@ -380,7 +419,8 @@ int rmq_collect(struct frond_scrape *s, void *ctx)
     double deadline = frond_scrape_deadline_within(s, start, c->timeout);
     struct scrape_shared sh = {.failed = false};
     pthread_mutex_init(&sh.lock, NULL);
-    struct scrape sc = {.c = c, .deadline = deadline, .sh = &sh};
+    /* Statistics as configured unless the overview says otherwise (choose_listing). */
+    struct scrape sc = {.c = c, .deadline = deadline, .sh = &sh, .stats = c->queue_stats};
     struct rmq_store st;
     struct rmq_nodes nodes = {0};
     struct rmq_record *ov = NULL;
@@ -396,8 +436,11 @@ int rmq_collect(struct frond_scrape *s, void *ctx)
         goto done;
     }
     ov->have_num = ov->have_str = 0;
-    if (fetch(&sc, RMQ_EP_OVERVIEW, "/api/overview?columns=" OVERVIEW_COLUMNS, RMQ_REPLY_OVERVIEW,
-              overview_one, ov, NULL) == 0) {
+    int ovrc = fetch(&sc, RMQ_EP_OVERVIEW, "/api/overview?columns=" OVERVIEW_COLUMNS,
+                     RMQ_REPLY_OVERVIEW, overview_one, ov, NULL);
+    choose_listing(&sc,
+                   ovrc == 0 && rmq_has_num(ov, RMQ_O_QUEUES) ? (long)ov->num[RMQ_O_QUEUES] : -1);
+    if (ovrc == 0) {
         rc = rmq_emit_overview(s, ov);
         if (rc) {
             goto done;
@@ -418,7 +461,9 @@ int rmq_collect(struct frond_scrape *s, void *ctx)
     }
     if (collect_queues(&sc, &st) == 0) {
         rmq_store_finish(&st);
-        if (!c->queue_stats) {
+        atomic_store(&c->listed_queues, (long)st.nq);
+        atomic_store(&c->have_listed, true);
+        if (!sc.stats) {
             /*
              * Listings without statistics carry no consumer counts: count
              * /api/consumers instead (cheap: one small record per consumer).
@@ -448,7 +493,12 @@ done:
     struct frond_family *dur =
         frond_scrape_family(s, "rabbitmq_exporter_scrape_duration_seconds", FROND_GAUGE,
                             "Time this scrape spent reading RabbitMQ.");
-    if (!up || !dur) {
+    struct frond_family *stats = frond_scrape_family(
+        s, "rabbitmq_exporter_queue_stats_enabled", FROND_GAUGE,
+        "1 when this scrape listed queues with their statistics (message counters, bytes, "
+        "consumer utilisation, head message age), 0 when it used the statistics-free listing "
+        "(--no-rabbit.queue-stats, or more queues than --rabbit.queue-stats-limit).");
+    if (!up || !dur || !stats) {
         return -ENOMEM;
     }
     bool failed = sh.failed;
@@ -456,6 +506,9 @@ done:
     int rc2 = frond_scrape_sample0(s, up, failed || rc ? 0 : 1);
     if (!rc2) {
         rc2 = frond_scrape_sample0(s, dur, frond_now_monotonic() - start);
+    }
+    if (!rc2) {
+        rc2 = frond_scrape_sample0(s, stats, sc.stats ? 1 : 0);
     }
     return rc ? rc : rc2;
 }
@@ -469,8 +522,10 @@ int rmq_collector_register(struct rmq_collector *c, struct frond_registry *reg, 
         return -ENOMEM;
     }
     for (int e = 0; e < RMQ_EP_COUNT; e++) {
+        /* /api/consumers is read by scrapes without statistics: configured, or over the limit. */
+        bool no_stats_possible = !c->queue_stats || c->queue_stats_limit > 0;
         bool used = amqp_mode ? e == RMQ_EP_AMQP
-                              : e != RMQ_EP_AMQP && (e != RMQ_EP_CONSUMERS || !c->queue_stats);
+                              : e != RMQ_EP_AMQP && (e != RMQ_EP_CONSUMERS || no_stats_possible);
         if (!used) {
             continue;
         }

@@ -203,6 +203,17 @@ static char *scrape(struct fake *f, struct rmq_collector *c)
     return s ? s : calloc(1, 1);
 }
 
+/* Forget the requests seen so far (between two scrapes of one test). */
+static void fake_reset(struct fake *f)
+{
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->nreqs; i++) {
+        free(f->reqs[i]);
+    }
+    f->nreqs = 0;
+    pthread_mutex_unlock(&f->lock);
+}
+
 static void check_reqs(struct fake *f, const char *const *want)
 {
     size_t n = 0;
@@ -253,6 +264,7 @@ static void test_default_requests(void)
     check_reqs(&f, want);
     CHECK_LINE(text, "rabbitmq_up 1");
     CHECK_LINE(text, "rabbitmq_queue_consumers{vhost=\"/\",queue=\"q1\"} 7");
+    CHECK_LINE(text, "rabbitmq_exporter_queue_stats_enabled 1");
     CHECK(strstr(text, "endpoint=\"consumers\"") == NULL);
     free(text);
     fake_stop(&f);
@@ -317,6 +329,80 @@ static void test_fast_pushed_regex(void)
     fake_stop(&f);
 }
 
+static const char *const want_stats[] = {
+    OV,
+    NODES,
+    "/api/vhosts?columns=name",
+    "/api/queues/%2F?" QCOLS "&page=1&page_size=500",
+    "/api/queues/%2F?" QCOLS "&page=2&page_size=500",
+    "/api/queues/v2?" QCOLS "&page=1&page_size=500",
+    NULL,
+};
+static const char *const want_no_stats[] = {
+    OV,
+    NODES,
+    "/api/vhosts?columns=name",
+    "/api/queues/%2F?" QCOLS_FAST,
+    "/api/queues/v2?" QCOLS_FAST,
+    "/api/consumers?columns=queue.name,queue.vhost",
+    NULL,
+};
+
+/*
+ * --rabbit.queue-stats-limit: the overview's 3 queues are over a limit of
+ * 2, so the first scrape lists without statistics (and reads consumers);
+ * a limit of 3 keeps them.
+ */
+static void test_stats_limit_from_overview(void)
+{
+    struct fake f;
+    CHECK_INT(fake_start(&f), 0);
+    struct rmq_collector c = {.page_size = 500, .queue_stats = true, .queue_stats_limit = 2};
+    char *text = scrape(&f, &c);
+    check_reqs(&f, want_no_stats);
+    CHECK_LINE(text, "rabbitmq_up 1");
+    CHECK_LINE(text, "rabbitmq_exporter_queue_stats_enabled 0");
+    CHECK_LINE(text, "rabbitmq_queue_consumers{vhost=\"/\",queue=\"q1\"} 2");
+    CHECK_LINE(text, "rabbitmq_exporter_scrape_errors_total{endpoint=\"consumers\"} 0");
+    free(text);
+
+    fake_reset(&f);
+    struct rmq_collector c3 = {.page_size = 500, .queue_stats = true, .queue_stats_limit = 3};
+    text = scrape(&f, &c3);
+    check_reqs(&f, want_stats);
+    CHECK_LINE(text, "rabbitmq_exporter_queue_stats_enabled 1");
+    CHECK_LINE(text, "rabbitmq_queue_consumers{vhost=\"/\",queue=\"q1\"} 7");
+    free(text);
+    fake_stop(&f);
+}
+
+/*
+ * After a listing, the expected size is what the exporter exported (after
+ * its filters), not the cluster's total: with only q1 kept, the second
+ * scrape is under the limit of 2 and lists with statistics.
+ */
+static void test_stats_limit_follows_exported_queues(void)
+{
+    struct fake f;
+    CHECK_INT(fake_start(&f), 0);
+    struct rmq_collector c = {.page_size = 500, .queue_stats = true, .queue_stats_limit = 2};
+    CHECK_INT(rmq_filter_init(&c.include_queues, "q1"), 0);
+    char *text = scrape(&f, &c);
+    check_reqs(&f, want_no_stats);
+    CHECK_LINE(text, "rabbitmq_exporter_queue_stats_enabled 0");
+    free(text);
+
+    fake_reset(&f);
+    text = scrape(&f, &c);
+    check_reqs(&f, want_stats);
+    CHECK_LINE(text, "rabbitmq_exporter_queue_stats_enabled 1");
+    CHECK_LINE(text, "rabbitmq_queue_consumers{vhost=\"/\",queue=\"q1\"} 7");
+    CHECK(strstr(text, "queue=\"q2\"") == NULL);
+    free(text);
+    rmq_filter_cleanup(&c.include_queues);
+    fake_stop(&f);
+}
+
 int main(void)
 {
     if (rmq_mgmt_global_init()) {
@@ -326,6 +412,8 @@ int main(void)
     test_default_requests();
     test_fast_requests();
     test_fast_pushed_regex();
+    test_stats_limit_from_overview();
+    test_stats_limit_follows_exported_queues();
     rmq_mgmt_global_cleanup();
     return check_done("test_rabbitmq_requests");
 }

@@ -133,6 +133,7 @@ def test_exact_counts(h):
         ("rabbitmq_queue_messages", q("tv1", "orders"), 7),
         ("rabbitmq_queue_consumers", q("tv1", "orders"), 1),
         ("rabbitmq_queue_messages_published_total", q("tv1", "orders"), 7),
+        ("rabbitmq_exporter_queue_stats_enabled", {}, 1),
         ("rabbitmq_queue_messages_delivered_total", q("tv1", "orders"), 3),
         ("rabbitmq_queue_messages_ready", q("tv1", "qq"), 3),
         ("rabbitmq_queue_messages_unacked", q("tv1", "qq"), 2),
@@ -529,8 +530,24 @@ def test_bad_rabbit_url(h):
 
 
 def test_no_queue_stats_mode(h):
-    """--no-rabbit.queue-stats: same depth and consumer counts, no message_stats counters."""
-    exp, base = start_exporter(h, "--no-rabbit.queue-stats")
+    """--no-rabbit.queue-stats: same depth and consumer counts, no message_stats counters.
+
+    The fixture's 5 queues over --rabbit.queue-stats-limit=2 give the same
+    statistics-free listing with the statistics left on.
+    """
+    for flag in ("--no-rabbit.queue-stats", "--rabbit.queue-stats-limit=2"):
+        check_statistics_free(h, flag)
+    # A pushed include filter still selects exactly (paginated requests, server-side name filter).
+    exp, base = start_exporter(h, "--no-rabbit.queue-stats", "--include-queues=t2.",
+                               name="exporter-filtered")
+    _, m = wait_metrics(base, [("rabbitmq_up", {}, 1)])
+    if queue_set(m) != [("tv2", "t2a"), ("tv2", "t2b")]:
+        raise TestFailure("filtered queues: %s" % queue_set(m))
+    exp.stop()
+
+
+def check_statistics_free(h, flag):
+    exp, base = start_exporter(h, flag, name="exporter" + flag.split("=")[0].replace(".", "-"))
     want = [
         ("rabbitmq_up", {}, 1),
         ("rabbitmq_queue_messages_ready", q("tv1", "orders"), 4),
@@ -545,21 +562,15 @@ def test_no_queue_stats_mode(h):
         ("rabbitmq_queue_info", dict(q("tv1", "qq"), type="quorum", durable="true", policy="",
                                      node=B.nodename), 1),
         ("rabbitmq_exporter_scrape_errors_total", {"endpoint": "consumers"}, 0),
+        ("rabbitmq_exporter_queue_stats_enabled", {}, 0),
     ]
     absent = [("rabbitmq_queue_messages_published_total", q("tv1", "orders")),
               ("rabbitmq_queue_head_message_timestamp_seconds", q("tv1", "orders"))]
     text, m = wait_metrics(base, want, absent=absent)
     if queue_set(m) != [("/", "c1"), ("tv1", "orders"), ("tv1", "qq"), ("tv2", "t2a"),
                         ("tv2", "t2b")]:
-        raise TestFailure("queues: %s" % queue_set(m))
+        raise TestFailure("%s: queues: %s" % (flag, queue_set(m)))
     frondtest.promtool_check_metrics(text)
-    exp.stop()
-    # A pushed include filter still selects exactly (paginated requests, server-side name filter).
-    exp, base = start_exporter(h, "--no-rabbit.queue-stats", "--include-queues=t2.",
-                               name="exporter-filtered")
-    _, m = wait_metrics(base, [("rabbitmq_up", {}, 1)])
-    if queue_set(m) != [("tv2", "t2a"), ("tv2", "t2b")]:
-        raise TestFailure("filtered queues: %s" % queue_set(m))
     exp.stop()
 
 
