@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,39 +88,6 @@ enum frond_event frond_process_wait(double timeout)
             return FROND_EV_TIMEOUT;
         }
     }
-}
-
-void frond_notify_ready(void)
-{
-    sd_notify(0, "READY=1");
-}
-
-void frond_notify_reloading(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned long long usec =
-        (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL;
-    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", usec);
-}
-
-void frond_notify_stopping(void)
-{
-    sd_notify(0, "STOPPING=1");
-}
-
-void frond_notify_watchdog(void)
-{
-    sd_notify(0, "WATCHDOG=1");
-}
-
-double frond_notify_watchdog_interval(void)
-{
-    uint64_t usec = 0;
-    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) {
-        return 0;
-    }
-    return (double)usec / 2e6;
 }
 
 void frond_process_run(int (*reload)(void *ctx), void *ctx)

@@ -289,13 +289,13 @@ def main(argv):
             "frondtail": {"libmicrohttpd12", "libgnutls30", "libyaml-0-2", "zlib1g", "libcrypt1",
                           "libsystemd0", "libcurl4", "libsnappy1v5", "libprotobuf-c1", "libyajl2", "libc6"},
             "frond-mongodb-exporter": {"libmicrohttpd12", "libgnutls30", "libyaml-0-2", "zlib1g",
-                                       "libcrypt1", "libsystemd0", "libmongoc-1.0-0",
+                                       "libcrypt1", "libmongoc-1.0-0",
                                        "libbson-1.0-0", "libc6"},
             "frond-rabbitmq-exporter": {"libmicrohttpd12", "libgnutls30", "libyaml-0-2", "zlib1g",
-                                        "libcrypt1", "libsystemd0", "libcurl4", "libyajl2",
+                                        "libcrypt1", "libcurl4", "libyajl2",
                                         "librabbitmq4", "libc6"},
             "frond-usage-exporter": {"libmicrohttpd12", "libgnutls30", "libyaml-0-2", "zlib1g",
-                                     "libcrypt1", "libsystemd0", "libmongoc-1.0-0",
+                                     "libcrypt1", "libmongoc-1.0-0",
                                      "libbson-1.0-0", "libc6"},
         }
         if lint(text, fixed):

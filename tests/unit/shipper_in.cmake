@@ -27,13 +27,13 @@ if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/test_shipper_tail.c AND EXISTS ${FT_DIR}/jou
   frond_add_unit(test_shipper_tail
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_shipper_tail.c ${FT_DIR}/parse.c ${FT_DIR}/tail_glob.c
             ${FT_DIR}/journal.c ${FT_DIR}/positions.c ${FT_CONFIG_SOURCES}
-    LIBS Threads::Threads
+    LIBS Threads::Threads PkgConfig::SYSTEMD
     INCLUDES ${FT_DIR})
 endif()
 if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/test_shipper_journal.c AND EXISTS ${FT_DIR}/journal.c)
   frond_add_unit(test_shipper_journal
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_shipper_journal.c ${FT_DIR}/journal.c
             ${FT_CONFIG_SOURCES}
-    LIBS Threads::Threads
+    LIBS Threads::Threads PkgConfig::SYSTEMD
     INCLUDES ${FT_DIR})
 endif()

@@ -1,5 +1,8 @@
 /* Unit tests for process plumbing: signal events and sd_notify messages. */
 #include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -47,8 +50,42 @@ static void test_notify(void)
     snprintf(pid, sizeof(pid), "%d", (int)getpid());
     setenv("WATCHDOG_PID", pid, 1);
     CHECK_DBL(frond_notify_watchdog_interval(), 2.0);
-    unsetenv("WATCHDOG_USEC");
+    /* Meant for another process (a forking parent's environment): not ours. */
+    setenv("WATCHDOG_PID", "1", 1);
+    CHECK(frond_notify_watchdog_interval() == 0);
     unsetenv("WATCHDOG_PID");
+    CHECK_DBL(frond_notify_watchdog_interval(), 2.0);
+    setenv("WATCHDOG_USEC", "4s", 1);
+    CHECK(frond_notify_watchdog_interval() == 0);
+    unsetenv("WATCHDOG_USEC");
+}
+
+/* "@name" in NOTIFY_SOCKET is the abstract namespace (how systemd --user may pass it). */
+static void test_notify_abstract(void)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "@frond-test-notify-%d", (int)getpid());
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = strlen(name);
+    memcpy(sa.sun_path, name, n);
+    sa.sun_path[0] = '\0';
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CHECK(bind(fd, (struct sockaddr *)&sa,
+               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) == 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setenv("NOTIFY_SOCKET", name, 1);
+    frond_notify_ready();
+    char msg[64];
+    ssize_t got = recv(fd, msg, sizeof(msg) - 1, 0);
+    msg[got > 0 ? got : 0] = '\0';
+    CHECK_STR(msg, "READY=1");
+    close(fd);
+    /* Unset or not a socket address: nothing is sent, nothing fails. */
+    setenv("NOTIFY_SOCKET", "relative/path", 1);
+    frond_notify_ready();
+    unsetenv("NOTIFY_SOCKET");
+    frond_notify_stopping();
 }
 
 static void test_signals(void)
@@ -68,6 +105,7 @@ static void test_signals(void)
 int main(void)
 {
     test_notify();
+    test_notify_abstract();
     test_signals();
     struct sockaddr_un sa;
     socklen_t len = sizeof(sa);

@@ -1,7 +1,7 @@
 /*
  * Process plumbing shared by every frond binary: signals (SIGTERM/SIGINT to
  * stop, SIGHUP to reload), systemd notification (READY, RELOADING,
- * STOPPING, WATCHDOG via sd_notify when NOTIFY_SOCKET is set; no-ops
+ * STOPPING, WATCHDOG, the sd_notify protocol, when NOTIFY_SOCKET is set; no-ops
  * otherwise), the standard process_* metrics and frond_build_info.
  *
  * Signals are turned into events with a self-pipe, so the main loop never
@@ -28,7 +28,7 @@ int frond_process_stopping(void);
 /* A file descriptor that becomes readable on any signal event (for poll loops). */
 int frond_process_event_fd(void);
 
-/* sd_notify wrappers; silently do nothing outside systemd. */
+/* systemd notifications (lib/src/notify.c); silently do nothing outside systemd. */
 void frond_notify_ready(void);
 void frond_notify_reloading(void); /* also sends MONOTONIC_USEC as systemd 253+ expects */
 void frond_notify_stopping(void);
