@@ -56,6 +56,8 @@ int main(int argc, char **argv)
     int status = FROND_EXIT_FAILURE;
     int rc;
 
+    /* Small scrapes on a few threads: one arena is enough (see frond/process.h). */
+    frond_process_tune_malloc(1);
     rc = frond_process_init();
     if (rc) {
         fprintf(stderr, "%s: cannot install signal handlers\n", PROG);

@@ -13,7 +13,6 @@
  * names.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,14 +243,10 @@ int main(int argc, char **argv)
 
     /*
      * A scrape of 10k queues allocates megabytes (records, samples, the
-     * body) and frees them at its end. With glibc's sliding mmap threshold
-     * those blocks would move into the heap after the first scrape and stay
-     * resident between scrapes; a fixed threshold keeps them mmapped and
-     * returned on free. Fewer arenas stop each HTTP thread from keeping its
-     * own high-water mark.
+     * body) and frees them at its end: keep those blocks out of the heap.
+     * Two arenas, because the queue workers of a scrape allocate at once.
      */
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-    mallopt(M_ARENA_MAX, 2);
+    frond_process_tune_malloc(2);
     rc = frond_flags_parse(&fs, argc, argv);
     if (rc == 1) {
         code = FROND_EXIT_OK;

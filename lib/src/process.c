@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -55,6 +56,12 @@ int frond_process_init(void)
     /* A peer closing a socket mid-write must be an error code, not a death. */
     signal(SIGPIPE, SIG_IGN);
     return 0;
+}
+
+void frond_process_tune_malloc(int arenas)
+{
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_ARENA_MAX, arenas > 0 ? arenas : 1);
 }
 
 int frond_process_event_fd(void)

@@ -21,6 +21,15 @@ enum frond_event {
 };
 
 FROND_MUST_CHECK int frond_process_init(void);
+/*
+ * glibc malloc for a scraped daemon: at most `arenas` arenas, so each HTTP
+ * or worker thread does not keep a high-water mark of its own, and a fixed
+ * 256 KiB mmap threshold, so the large per-scrape blocks (samples, body,
+ * gzip output) are mmapped and go back to the kernel when freed instead of
+ * moving into the heap after glibc's sliding threshold grows. Call from
+ * main before any thread starts. Measured effects in bench/README.md.
+ */
+void frond_process_tune_malloc(int arenas);
 /* Wait up to `timeout` seconds (< 0: forever) for a signal event. */
 enum frond_event frond_process_wait(double timeout);
 /* Has a stop been requested? (For loops that do not wait on events.) */
