@@ -89,13 +89,18 @@ collect_ms=$(for _ in $(seq 50); do curl -s "$URL" | awk '/^usage_exporter_scrap
 read -r p50 p99 pmax <<<"$(lat)"
 read -r g50 g99 gmax <<<"$(lat -H 'Accept-Encoding: gzip')"
 read -r o50 o99 omax <<<"$(lat -H 'Accept: application/openmetrics-text; version=1.0.0')"
+# Memory again after every kind of scrape (plain, gzip, OpenMetrics) ran $SCRAPES times.
+end_rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$epid/status")
+end_hwm_kib=$(awk '/^VmHWM/ {print $2}' "/proc/$epid/status")
+end_anon_kib=$(awk '/^RssAnon/ {print $2}' "/proc/$epid/status")
 
 awk -v c0="$c0" -v c1="$c1" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v hz="$ticks" \
     -v rss="$rss_kib" -v hwm="$hwm_kib" -v anon="$anon_kib" -v file="$file_kib" -v pss="$pss_kib" \
     -v r0="$r0" -v r1="$r1" -v q="$QUERIES" -v d="$DOCS" -v lines="$lines" \
     -v bytes="$bytes" -v errors="$errors" -v p50="$p50" -v p99="$p99" -v pmax="$pmax" \
     -v g50="$g50" -v g99="$g99" -v gmax="$gmax" -v o50="$o50" -v o99="$o99" -v omax="$omax" \
-    -v n="$SCRAPES" -v collect="$collect_ms" 'BEGIN {
+    -v n="$SCRAPES" -v collect="$collect_ms" -v ersss="$end_rss_kib" -v ehwm="$end_hwm_kib" \
+    -v eanon="$end_anon_kib" 'BEGIN {
   dt = t1 - t0
   printf "| measure | value |\n|---|---|\n"
   printf "| queries x documents (cached samples) | %d x %d (%d) |\n", q, d, q * d
@@ -103,7 +108,7 @@ awk -v c0="$c0" -v c1="$c1" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v h
   printf "| exporter CPU while queries run (1 s intervals, %.0f s window) | %.1f%% of one core |\n", dt, (c1 - c0) / hz / dt * 100
   printf "| stand-in (Python) CPU, for reference | %.1f%% of one core |\n", (s1 - s0) / hz / dt * 100
   printf "| query runs per second (all queries) | %.0f |\n", (r1 - r0) / dt
-  printf "| exporter RSS (current / peak) | %.1f MiB / %.1f MiB |\n", rss / 1024, hwm / 1024
+  printf "| exporter RSS after the query window (current / peak) | %.1f MiB / %.1f MiB |\n", rss / 1024, hwm / 1024
   printf "| of which anonymous (heap, stacks) / file-backed (shared libraries) | %.1f MiB / %.1f MiB |\n", anon / 1024, file / 1024
   printf "| exporter PSS (shared pages divided among their users) | %.1f MiB |\n", pss / 1024
   printf "| query errors during the run | %d |\n", errors
@@ -111,4 +116,5 @@ awk -v c0="$c0" -v c1="$c1" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v h
   printf "| of which the usage collector (copying 10k cached samples), p50 / max of 50 | %s ms |\n", collect
   printf "| scrape latency gzip: p50 / p99 / max | %s / %s / %s ms |\n", g50, g99, gmax
   printf "| scrape latency OpenMetrics: p50 / p99 / max | %s / %s / %s ms |\n", o50, o99, omax
+  printf "| exporter RSS after all scrapes (current / peak) | %.1f MiB / %.1f MiB (anonymous %.1f MiB) |\n", ersss / 1024, ehwm / 1024, eanon / 1024
 }'

@@ -152,12 +152,19 @@ static bool http_accepts_gzip(const char *ae)
     return star > 0;
 }
 
-/* Gzip `in` into a new malloc'd buffer. 0, or -ENOMEM / -EIO. */
+/*
+ * Gzip `in` into a new malloc'd buffer. 0, or -ENOMEM / -EIO.
+ *
+ * The output starts at a quarter of the input and doubles when full:
+ * exposition text compresses about 10:1, so one buffer is nearly always
+ * enough, while deflateBound() (a little more than the input) would double
+ * the memory a large scrape holds at its peak.
+ */
 static int http_gzip(const char *in, size_t inlen, char **out, size_t *outlen)
 {
     z_stream z;
+    size_t cap = inlen / 4 + 64;
     char *buf = NULL;
-    uLong bound;
     int zrc, rc = 0;
 
     memset(&z, 0, sizeof(z));
@@ -165,8 +172,7 @@ static int http_gzip(const char *in, size_t inlen, char **out, size_t *outlen)
     if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         return -ENOMEM;
     }
-    bound = deflateBound(&z, (uLong)inlen);
-    buf = malloc(bound ? bound : 1);
+    buf = malloc(cap);
     if (!buf) {
         rc = -ENOMEM;
         goto out;
@@ -174,11 +180,21 @@ static int http_gzip(const char *in, size_t inlen, char **out, size_t *outlen)
     z.next_in = (Bytef *)(uintptr_t)in;
     z.avail_in = (uInt)inlen;
     z.next_out = (Bytef *)buf;
-    z.avail_out = (uInt)bound;
-    zrc = deflate(&z, Z_FINISH);
-    if (zrc != Z_STREAM_END) {
-        rc = -EIO;
-        goto out;
+    z.avail_out = (uInt)cap;
+    while ((zrc = deflate(&z, Z_FINISH)) != Z_STREAM_END) {
+        if ((zrc != Z_OK && zrc != Z_BUF_ERROR) || z.avail_out != 0) {
+            rc = -EIO;
+            goto out;
+        }
+        char *p = realloc(buf, cap * 2);
+        if (!p) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        buf = p;
+        z.next_out = (Bytef *)buf + cap;
+        z.avail_out = (uInt)cap;
+        cap *= 2;
     }
     *out = buf;
     *outlen = z.total_out;
@@ -200,19 +216,30 @@ struct http_hdr {
  * Queue a response. Takes ownership of `body` (malloc'd, may be NULL for an
  * empty body) whether or not queuing works.
  */
+static MHD_RESULT http_queue(struct frond_http *h, struct MHD_Connection *c, unsigned status,
+                             struct MHD_Response *r, const char *ctype,
+                             const struct http_hdr *extra, size_t nextra, bool auth_fail);
+
 static MHD_RESULT http_reply(struct frond_http *h, struct MHD_Connection *c, unsigned status,
                              const char *ctype, char *body, size_t len,
                              const struct http_hdr *extra, size_t nextra, bool auth_fail)
 {
-    struct MHD_Response *r;
-    MHD_RESULT ret;
-
-    r = MHD_create_response_from_buffer(len, body ? body : (void *)"",
-                                        body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(body);
         return MHD_NO;
     }
+    return http_queue(h, c, status, r, ctype, extra, nextra, auth_fail);
+}
+
+/* Add the headers and queue `r` (released here whether or not queuing works). */
+static MHD_RESULT http_queue(struct frond_http *h, struct MHD_Connection *c, unsigned status,
+                             struct MHD_Response *r, const char *ctype,
+                             const struct http_hdr *extra, size_t nextra, bool auth_fail)
+{
+    MHD_RESULT ret;
+
     if (ctype) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     }
@@ -240,7 +267,137 @@ static MHD_RESULT http_text(struct frond_http *h, struct MHD_Connection *c, unsi
                       NULL, 0, false);
 }
 
-static MHD_RESULT http_metrics(struct frond_http *h, struct MHD_Connection *c)
+/*
+ * /metrics bodies up to STREAM_AFTER bytes are rendered whole and sent with
+ * a Content-Length (and a body over the cap is a 500). A larger one is sent
+ * as it is rendered, STREAM_PIECE bytes at a time, in chunked transfer
+ * coding (gzipped on the fly when asked): the exporter then holds the
+ * samples and one piece, never the whole body and its gzip copy. Past that
+ * point a failure (the cap, memory) can no longer become a 500: it is
+ * logged and the connection is cut before the last chunk, so Prometheus
+ * sees a failed scrape, never a truncated one.
+ */
+#define STREAM_AFTER ((size_t)256 << 10)
+#define STREAM_PIECE ((size_t)64 << 10)
+#define STREAM_BLOCK ((size_t)32 << 10) /* libmicrohttpd's buffer for each read */
+
+struct http_stream {
+    struct frond_render *r;
+    struct frond_buf piece; /* rendered, sent from `off` on */
+    size_t off;
+    bool rendered; /* the render has written its end */
+    bool gzip;
+    bool zdone;
+    z_stream z;
+};
+
+static void http_stream_free(void *cls)
+{
+    struct http_stream *st = cls;
+    frond_render_free(st->r);
+    frond_buf_cleanup(&st->piece);
+    if (st->gzip) {
+        deflateEnd(&st->z);
+    }
+    free(st);
+}
+
+/* Render the next piece into st->piece. 0, or -1 after logging why the body stops here. */
+static int http_stream_refill(struct http_stream *st)
+{
+    frond_buf_reset(&st->piece);
+    st->off = 0;
+    int rc = frond_render_next(st->r, &st->piece, STREAM_PIECE);
+    if (rc < 0) {
+        frond_error("rendering metrics failed while sending them; closing the connection", "err",
+                    rc == -ENOSPC ? "body exceeds the size limit" : strerror(-rc));
+        return -1;
+    }
+    st->rendered = rc == 0;
+    return 0;
+}
+
+static ssize_t http_stream_plain(struct http_stream *st, char *buf, size_t max)
+{
+    while (st->off == st->piece.len) {
+        if (st->rendered) {
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        if (http_stream_refill(st)) {
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+    }
+    size_t n = st->piece.len - st->off < max ? st->piece.len - st->off : max;
+    memcpy(buf, st->piece.data + st->off, n);
+    st->off += n;
+    return (ssize_t)n;
+}
+
+static ssize_t http_stream_gzip(struct http_stream *st, char *buf, size_t max)
+{
+    st->z.next_out = (Bytef *)buf;
+    st->z.avail_out = (uInt)max;
+    while (!st->zdone && st->z.avail_out == max) {
+        if (st->z.avail_in == 0 && !st->rendered) {
+            if (http_stream_refill(st)) {
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            }
+            st->z.next_in = (Bytef *)st->piece.data;
+            st->z.avail_in = (uInt)st->piece.len;
+        }
+        int zrc = deflate(&st->z, st->rendered ? Z_FINISH : Z_NO_FLUSH);
+        if (zrc == Z_STREAM_END) {
+            st->zdone = true;
+        } else if (zrc != Z_OK && !(zrc == Z_BUF_ERROR && !st->rendered)) {
+            frond_error("gzip failed while sending metrics; closing the connection");
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+    }
+    size_t n = max - st->z.avail_out;
+    return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static ssize_t http_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct http_stream *st = cls;
+    return st->gzip ? http_stream_gzip(st, buf, max) : http_stream_plain(st, buf, max);
+}
+
+/* A response that sends `first` (already rendered) and then renders the rest. NULL: ENOMEM. */
+static struct MHD_Response *http_stream_response(struct frond_render *r, struct frond_buf *first,
+                                                 bool gzip)
+{
+    struct http_stream *st = calloc(1, sizeof(*st));
+    if (!st) {
+        return NULL;
+    }
+    st->r = r;
+    st->piece = *first;
+    st->gzip = gzip;
+    if (gzip) {
+        if (deflateInit2(&st->z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+            free(st);
+            return NULL;
+        }
+        st->z.next_in = (Bytef *)st->piece.data;
+        st->z.avail_in = (uInt)st->piece.len;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, STREAM_BLOCK, http_stream_read, st, http_stream_free);
+    if (!resp) {
+        if (gzip) {
+            deflateEnd(&st->z);
+        }
+        free(st);
+        return NULL;
+    }
+    /* The stream owns the render and the first piece now. */
+    frond_buf_init(first, first->max);
+    return resp;
+}
+
+static MHD_RESULT http_metrics(struct frond_http *h, struct MHD_Connection *c, bool head)
 {
     const char *tmo =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Prometheus-Scrape-Timeout-Seconds");
@@ -253,22 +410,40 @@ static MHD_RESULT http_metrics(struct frond_http *h, struct MHD_Connection *c)
     struct http_hdr extra[2] = {{MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING},
                                 {MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip"}};
     struct frond_buf b;
+    struct frond_render *r = NULL;
     char *body = NULL, *gz = NULL;
     size_t len = 0, gzlen = 0;
+    bool gzip = http_accepts_gzip(ae);
     int rc;
 
     frond_buf_init(&b, http_max_body);
-    rc = frond_registry_render(h->reg, fmt, deadline, &b);
-    if (rc) {
+    rc = frond_render_start(h->reg, fmt, deadline, http_max_body, &r);
+    if (!rc) {
+        /* HEAD renders everything: its answer carries the Content-Length of the GET. */
+        rc = frond_render_next(r, &b, head ? SIZE_MAX : STREAM_AFTER);
+    }
+    if (rc < 0) {
         frond_error("rendering metrics failed", "err",
                     rc == -ENOSPC ? "body exceeds the size limit" : strerror(-rc));
+        frond_render_free(r);
         frond_buf_cleanup(&b);
         return http_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                          "An error has occurred while serving metrics.\n");
     }
+    if (rc == 1) {
+        struct MHD_Response *resp = http_stream_response(r, &b, gzip);
+        if (!resp) {
+            frond_render_free(r);
+            frond_buf_cleanup(&b);
+            return MHD_NO;
+        }
+        return http_queue(h, c, MHD_HTTP_OK, resp, frond_expo_content_type(fmt), extra,
+                          gzip ? 2 : 1, false);
+    }
+    frond_render_free(r);
     body = frond_buf_take(&b, &len);
     frond_buf_cleanup(&b);
-    if (http_accepts_gzip(ae) && http_gzip(body ? body : "", len, &gz, &gzlen) == 0) {
+    if (gzip && http_gzip(body ? body : "", len, &gz, &gzlen) == 0) {
         free(body);
         return http_reply(h, c, MHD_HTTP_OK, frond_expo_content_type(fmt), gz, gzlen, extra, 2,
                           false);
@@ -454,7 +629,7 @@ MHD_RESULT frond_http_handle_request(void *cls, struct MHD_Connection *c, const 
                           body ? strlen(body) : 0, &allow, 1, false);
     }
     if (strcmp(url, h->telemetry_path) == 0) {
-        return http_metrics(h, c);
+        return http_metrics(h, c, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
     }
     for (size_t i = 0; i < h->nroutes; i++) {
         if (h->routes[i].path && strcmp(url, h->routes[i].path) == 0) {

@@ -3,14 +3,17 @@
  * the direct metrics' families, run the collectors, snap the direct
  * metrics (after the collectors, so what they counted shows), sort the
  * families, drop duplicate series (first kept, counted, logged once per
- * family) with a hash set, and hand every sample to expo.c's line writers,
- * which fill the output buffer in place. Everything format-specific lives
+ * family) with a hash set, and hand the samples to expo.c's line writers,
+ * which fill the output buffer in place: all at once
+ * (frond_registry_render), or a piece at a time (frond_render_next) for a
+ * server that sends each piece before making the next. Everything format-specific lives
  * in expo.c; the scrape's arena in registry_scrape.c.
  */
 #include "frond/registry.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -208,35 +211,6 @@ static size_t dedup_family(struct frond_family *f, struct sample **set, size_t c
     return ndup;
 }
 
-static int emit_family(struct frond_buf *out, const struct frond_family *f,
-                       enum frond_expo_format fmt)
-{
-    const struct frond_expo_family ef = {
-        .name = f->name, .nlen = f->nlen, .type = f->type, .help = f->help, .hlen = f->hlen};
-    struct frond_expo_label el[FROND_MAX_LABELS + 1];
-    int rc = frond_expo_write_header(out, fmt, &ef);
-    for (const struct sample *s = f->head; s && !rc; s = s->next) {
-        if (s->dup) {
-            continue;
-        }
-        for (uint32_t i = 0; i < s->nlabels; i++) {
-            const struct lname *ln = &f->names[s->labels[i].name];
-            el[i].name = ln->name;
-            el[i].nlen = ln->len;
-            el[i].value = s->labels[i].value;
-            el[i].vlen = s->labels[i].vlen;
-        }
-        if (s->has_hist) {
-            const struct hist *h = sample_hist(s);
-            rc = frond_expo_write_histogram(out, fmt, &ef, el, s->nlabels, h->bounds, h->cum, h->nb,
-                                            h->sum, h->count);
-        } else {
-            rc = frond_expo_write_sample(out, fmt, &ef, el, s->nlabels, s->value);
-        }
-    }
-    return rc;
-}
-
 static int family_cmp(const void *a, const void *b)
 {
     const struct frond_family *fa = *(const struct frond_family *const *)a;
@@ -244,82 +218,48 @@ static int family_cmp(const void *a, const void *b)
     return strcmp(fa->name, fb->name);
 }
 
-int frond_registry_render(struct frond_registry *reg, enum frond_expo_format format,
-                          double deadline, struct frond_buf *out)
-{
-    int rc = 0;
+/*
+ * A render in progress: the scrape (its arena holds every sample), the
+ * families in output order, and where the output stopped.
+ */
+struct frond_render {
     struct frond_scrape sc;
-    struct sample **set = NULL;
-    if (!reg || !out) {
-        return -EINVAL;
-    }
-    if (format != FROND_EXPO_OPENMETRICS) {
-        format = FROND_EXPO_TEXT;
-    }
-    frond_buf_reset(out);
-    frond_reg_scrape_init(&sc, reg, deadline, out->max);
+    enum frond_expo_format format;
+    struct frond_family **fams;
+    size_t nf;
+    size_t i;               /* family being written */
+    const struct sample *s; /* its next sample; meaningful once `open` */
+    bool open;              /* fams[i]'s header is written */
+    bool done;              /* the end marker is written */
+    size_t max_bytes, written;
+};
 
-    struct direct_ent *direct = NULL;
-    size_t ndirect = 0;
-    rc = open_direct(&sc, &direct, &ndirect);
-    if (rc) {
-        goto out;
-    }
-
-    /* Run the collectors from a copy of the list: one may be added meanwhile. */
-    frond_reg_lock(reg);
-    size_t ncoll = reg->ncollectors;
-    struct collector *colls = ncoll ? frond_reg_arena_alloc(&sc, ncoll * sizeof(*colls)) : NULL;
-    if (colls) {
-        memcpy(colls, reg->collectors, ncoll * sizeof(*colls));
-    }
-    frond_reg_unlock(reg);
-    if (ncoll && !colls) {
-        rc = sc.full ? -ENOSPC : -ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < ncoll; i++) {
-        int crc = colls[i].fn(&sc, colls[i].ctx);
-        if (crc) {
-            char code[16];
-            snprintf(code, sizeof(code), "%d", crc);
-            frond_warn("collector failed; its samples so far are kept", "err",
-                       strerror(crc < 0 ? -crc : crc), "code", code);
-        }
-        if (sc.full || sc.oom) {
-            break;
-        }
-    }
-    if (sc.full || sc.oom) {
-        rc = sc.full ? -ENOSPC : -ENOMEM;
-        goto out;
-    }
-    rc = snapshot_direct(&sc, direct, ndirect);
-    if (rc) {
-        goto out;
-    }
-
+/* Sort the families, drop duplicate series (first kept; counted and logged once per family). */
+static int prepare_families(struct frond_render *r)
+{
+    struct frond_scrape *sc = &r->sc;
+    struct frond_registry *reg = sc->reg;
     struct frond_family **fams =
-        frond_reg_arena_alloc(&sc, (sc.nfam ? sc.nfam : 1) * sizeof(*fams));
+        frond_reg_arena_alloc(sc, (sc->nfam ? sc->nfam : 1) * sizeof(*fams));
     if (!fams) {
-        rc = sc.full ? -ENOSPC : -ENOMEM;
-        goto out;
+        return sc->full ? -ENOSPC : -ENOMEM;
     }
     size_t nf = 0, maxn = 0;
-    for (struct frond_family *f = sc.first; f; f = f->next) {
+    for (struct frond_family *f = sc->first; f; f = f->next) {
         fams[nf++] = f;
         maxn = f->n > maxn ? f->n : maxn;
     }
     qsort(fams, nf, sizeof(*fams), family_cmp);
+    r->fams = fams;
+    r->nf = nf;
 
     size_t cap = 16;
     while (cap < 2 * maxn) {
         cap *= 2;
     }
-    set = malloc(cap * sizeof(*set));
+    struct sample **set = malloc(cap * sizeof(*set));
     if (!set) {
-        rc = -ENOMEM;
-        goto out;
+        return -ENOMEM;
     }
     size_t ndup = 0;
     for (size_t i = 0; i < nf; i++) {
@@ -338,23 +278,165 @@ int frond_registry_render(struct frond_registry *reg, enum frond_expo_format for
             }
         }
     }
+    free(set);
     if (ndup) {
         frond_series_add(reg->dup_series, (double)ndup);
-        if (sc.dup_sample) {
-            sc.dup_sample->value = frond_series_value(reg->dup_series);
+        if (sc->dup_sample) {
+            sc->dup_sample->value = frond_series_value(reg->dup_series);
         }
     }
+    return 0;
+}
 
-    for (size_t i = 0; i < nf && !rc; i++) {
-        if (fams[i]->n > fams[i]->ndup) {
-            rc = emit_family(out, fams[i], format);
+/* Open the direct metrics' families, run the collectors, snap the direct metrics. */
+static int collect(struct frond_render *r)
+{
+    struct frond_scrape *sc = &r->sc;
+    struct frond_registry *reg = sc->reg;
+    struct direct_ent *direct = NULL;
+    size_t ndirect = 0;
+    int rc = open_direct(sc, &direct, &ndirect);
+    if (rc) {
+        return rc;
+    }
+    /* Run the collectors from a copy of the list: one may be added meanwhile. */
+    frond_reg_lock(reg);
+    size_t ncoll = reg->ncollectors;
+    struct collector *colls = ncoll ? frond_reg_arena_alloc(sc, ncoll * sizeof(*colls)) : NULL;
+    if (colls) {
+        memcpy(colls, reg->collectors, ncoll * sizeof(*colls));
+    }
+    frond_reg_unlock(reg);
+    if (ncoll && !colls) {
+        return sc->full ? -ENOSPC : -ENOMEM;
+    }
+    for (size_t i = 0; i < ncoll; i++) {
+        int crc = colls[i].fn(sc, colls[i].ctx);
+        if (crc) {
+            char code[16];
+            snprintf(code, sizeof(code), "%d", crc);
+            frond_warn("collector failed; its samples so far are kept", "err",
+                       strerror(crc < 0 ? -crc : crc), "code", code);
+        }
+        if (sc->full || sc->oom) {
+            break;
         }
     }
-    if (!rc) {
-        rc = frond_expo_write_end(out, format);
+    if (sc->full || sc->oom) {
+        return sc->full ? -ENOSPC : -ENOMEM;
     }
-out:
-    free(set);
-    frond_reg_scrape_cleanup(&sc);
-    return rc;
+    return snapshot_direct(sc, direct, ndirect);
+}
+
+int frond_render_start(struct frond_registry *reg, enum frond_expo_format format, double deadline,
+                       size_t max_bytes, struct frond_render **out)
+{
+    *out = NULL;
+    if (!reg) {
+        return -EINVAL;
+    }
+    struct frond_render *r = calloc(1, sizeof(*r));
+    if (!r) {
+        return -ENOMEM;
+    }
+    r->format = format == FROND_EXPO_OPENMETRICS ? FROND_EXPO_OPENMETRICS : FROND_EXPO_TEXT;
+    r->max_bytes = max_bytes;
+    frond_reg_scrape_init(&r->sc, reg, deadline, max_bytes);
+    int rc = collect(r);
+    if (!rc) {
+        rc = prepare_families(r);
+    }
+    if (rc) {
+        frond_render_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+/* One sample line (or histogram block) of family `f`. */
+static int emit_sample(struct frond_buf *out, enum frond_expo_format fmt,
+                       const struct frond_family *f, const struct frond_expo_family *ef,
+                       const struct sample *s)
+{
+    struct frond_expo_label el[FROND_MAX_LABELS + 1];
+    for (uint32_t i = 0; i < s->nlabels; i++) {
+        const struct lname *ln = &f->names[s->labels[i].name];
+        el[i].name = ln->name;
+        el[i].nlen = ln->len;
+        el[i].value = s->labels[i].value;
+        el[i].vlen = s->labels[i].vlen;
+    }
+    if (s->has_hist) {
+        const struct hist *h = sample_hist(s);
+        return frond_expo_write_histogram(out, fmt, ef, el, s->nlabels, h->bounds, h->cum, h->nb,
+                                          h->sum, h->count);
+    }
+    return frond_expo_write_sample(out, fmt, ef, el, s->nlabels, s->value);
+}
+
+int frond_render_next(struct frond_render *r, struct frond_buf *out, size_t min)
+{
+    if (!r || !out) {
+        return -EINVAL;
+    }
+    size_t before = out->len;
+    int rc = 0;
+    while (!rc && !r->done && out->len < min) {
+        if (r->i == r->nf) {
+            rc = frond_expo_write_end(out, r->format);
+            r->done = true;
+            break;
+        }
+        const struct frond_family *f = r->fams[r->i];
+        const struct frond_expo_family ef = {
+            .name = f->name, .nlen = f->nlen, .type = f->type, .help = f->help, .hlen = f->hlen};
+        if (!r->open) {
+            if (f->n > f->ndup) {
+                rc = frond_expo_write_header(out, r->format, &ef);
+            }
+            r->open = true;
+            r->s = f->n > f->ndup ? f->head : NULL;
+            continue;
+        }
+        if (!r->s) {
+            r->i++;
+            r->open = false;
+            continue;
+        }
+        if (!r->s->dup) {
+            rc = emit_sample(out, r->format, f, &ef, r->s);
+        }
+        r->s = r->s->next;
+    }
+    r->written += out->len - before;
+    if (!rc && r->written > r->max_bytes) {
+        rc = -ENOSPC;
+    }
+    return rc ? rc : (r->done ? 0 : 1);
+}
+
+void frond_render_free(struct frond_render *r)
+{
+    if (r) {
+        frond_reg_scrape_cleanup(&r->sc);
+        free(r);
+    }
+}
+
+int frond_registry_render(struct frond_registry *reg, enum frond_expo_format format,
+                          double deadline, struct frond_buf *out)
+{
+    struct frond_render *r;
+    if (!reg || !out) {
+        return -EINVAL;
+    }
+    frond_buf_reset(out);
+    int rc = frond_render_start(reg, format, deadline, out->max, &r);
+    if (rc) {
+        return rc;
+    }
+    rc = frond_render_next(r, out, SIZE_MAX);
+    frond_render_free(r);
+    return rc < 0 ? rc : 0;
 }

@@ -37,6 +37,7 @@
 
 struct demo {
     double collect_delay; /* --demo.collect-delay, seconds */
+    long series;          /* --demo.series: extra demo_bulk series, for large bodies */
 };
 
 static int hash_password(void)
@@ -125,6 +126,21 @@ static int demo_collect(struct frond_scrape *s, void *ctx)
             return -ENOMEM;
         }
         rc = frond_scrape_sample0(s, f, slept);
+        if (rc) {
+            return rc;
+        }
+    }
+    if (d->series > 0) {
+        f = frond_scrape_family(s, "demo_bulk", FROND_GAUGE,
+                                "Filler series (--demo.series) that make the body large.");
+        if (!f) {
+            return -ENOMEM;
+        }
+        for (long i = 0; i < d->series && !rc; i++) {
+            char v[24];
+            snprintf(v, sizeof(v), "%ld", i);
+            rc = frond_scrape_sample(s, f, (double)i, {"series", v}, {"kind", "filler"});
+        }
         if (rc) {
             return rc;
         }
@@ -254,6 +270,8 @@ int main(int argc, char **argv)
         {"demo.collect-delay", FROND_FLAG_DURATION, &d.collect_delay, "0s", NULL,
          "Make a collector sleep this long (bounded by the scrape deadline) at each scrape.", 0,
          false},
+        {"demo.series", FROND_FLAG_INT, &d.series, "0", NULL,
+         "Add this many demo_bulk series to every scrape (large bodies).", 0, false},
     };
     struct frond_flagset fs = {"metrics_demo",
                                "Serves every frond metric type with known values (tests, demo).",

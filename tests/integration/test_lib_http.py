@@ -344,6 +344,41 @@ def raw(port, data, timeout=1):
         return b"".join(chunks)
 
 
+def test_large_body_streamed(h):
+    """A body over 256 KiB is sent while it is rendered: chunked, identical, also gzipped."""
+    n = 20000
+    p, port = start_demo(h, args=["--demo.series=%d" % n])
+    base = "http://127.0.0.1:%d/metrics" % port
+    wait_http(base)
+    plain = ft.http(base)
+    assert plain.status == 200, plain.status
+    assert plain.header("Transfer-Encoding") == "chunked", plain.headers
+    assert plain.header("Content-Length") is None, plain.headers
+    assert len(plain.body) > 256 * 1024, len(plain.body)
+    m = ft.parse_metrics(plain.text)
+    bulk = ft.series(m, "demo_bulk")
+    assert len(bulk) == n and {int(v) for _, v in bulk} == set(range(n)), len(bulk)
+    check_values(m)
+    ft.promtool_check_metrics(plain.text)
+    gz = ft.http(base, headers={"Accept-Encoding": "gzip"})
+    assert gz.status == 200 and gz.header("Content-Encoding") == "gzip", gz.headers
+    assert stable(gz.text) == stable(plain.text)
+    om = ft.http(base, headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert om.text.endswith("# EOF\n") and om.text.count("# EOF") == 1, om.text[-200:]
+    check_openmetrics(om.text)
+    # HEAD still answers with the length of the whole body.
+    head = ft.http(base, method="HEAD")
+    assert head.status == 200 and int(head.header("Content-Length")) > 256 * 1024, head.headers
+    # Clients that leave mid-body do not hurt the server or leak.
+    for _ in range(5):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n")
+        s.recv(1000)
+        s.close()
+    assert len(ft.series(ft.parse_metrics(ft.http(base).text), "demo_bulk")) == n
+    p.stop()
+
+
 def test_garbage_and_flood(h):
     p, port = start_demo(h)
     url = "http://127.0.0.1:%d/metrics" % port
@@ -513,6 +548,7 @@ if __name__ == "__main__":
         test_deadline,
         test_concurrent_scrapes,
         test_garbage_and_flood,
+        test_large_body_streamed,
         test_bad_config,
         test_client_cert,
         test_tls_versions,

@@ -186,6 +186,29 @@ static void test_gzip(void)
     CHECK_INT(http_gzip("", 0, &gz, &gzlen), 0);
     CHECK(gzlen >= 20);
     free(gz);
+    /* Incompressible input outgrows the first output buffer (a quarter of the input). */
+    size_t n = 1u << 20;
+    unsigned char *noise = malloc(n), *back = malloc(n + 1);
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        noise[i] = (unsigned char)x;
+    }
+    CHECK_INT(http_gzip((const char *)noise, n, &gz, &gzlen), 0);
+    CHECK(gzlen > n);
+    memset(&z, 0, sizeof(z));
+    CHECK_INT(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = (Bytef *)gz;
+    z.avail_in = (uInt)gzlen;
+    z.next_out = back;
+    z.avail_out = (uInt)(n + 1);
+    CHECK_INT(inflate(&z, Z_FINISH), Z_STREAM_END);
+    CHECK_INT(z.total_out, n);
+    CHECK(memcmp(back, noise, n) == 0);
+    inflateEnd(&z);
+    free(gz);
+    free(noise);
+    free(back);
 }
 
 /* ---- live server ---- */
@@ -489,6 +512,86 @@ out:
     rmdir(dir);
 }
 
+static int collect_bulk(struct frond_scrape *s, void *ctx)
+{
+    struct frond_family *f = frond_scrape_family(s, "unit_bulk", FROND_GAUGE, "Filler.");
+    (void)ctx;
+    int rc = f ? 0 : -ENOMEM;
+    for (int i = 0; i < 20000 && !rc; i++) {
+        char v[16];
+        snprintf(v, sizeof(v), "%d", i);
+        rc = frond_scrape_sample(s, f, i, {"series", v});
+    }
+    return rc;
+}
+
+/* Everything the server sends for one GET, until it closes the connection. */
+static size_t read_all(unsigned port, const char *req, struct frond_buf *out)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = {5, 0};
+    frond_buf_reset(out);
+    if (fd < 0) {
+        return 0;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
+        char buf[65536];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0 && frond_buf_append(out, buf, (size_t)n) == 0) {
+        }
+    }
+    close(fd);
+    return out->len;
+}
+
+/*
+ * A body over 256 KiB is streamed in chunks; when it outgrows the cap
+ * midway, the connection is cut before the last chunk, so the client sees
+ * a broken response instead of a short one that looks complete.
+ */
+static void test_streamed_cap(void)
+{
+    struct frond_registry *reg = frond_registry_new();
+    struct frond_http_opts o;
+    int err = 1;
+    CHECK_INT(frond_registry_add_collector(reg, collect_bulk, NULL), 0);
+    memset(&o, 0, sizeof(o));
+    o.listen_address = "127.0.0.1:0";
+    o.telemetry_path = "/m";
+    o.max_connections = 4;
+    struct frond_http *h = frond_http_start(reg, &o, &err);
+    CHECK(h != NULL);
+    if (!h) {
+        frond_registry_free(reg);
+        return;
+    }
+    const char *req = "GET /m HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    struct frond_buf all;
+    frond_buf_init(&all, 1 << 24);
+    read_all(frond_http_port(h), req, &all);
+    const char *txt = frond_buf_cstr(&all);
+    CHECK(strncmp(txt, "HTTP/1.1 200", 12) == 0);
+    CHECK(strcasestr(txt, "Transfer-Encoding: chunked") != NULL);
+    CHECK(strstr(txt, "unit_bulk{series=\"19999\"} 19999\n") != NULL);
+    CHECK(all.len > 7 && memcmp(txt + all.len - 7, "\r\n0\r\n\r\n", 7) == 0);
+
+    http_max_body = 300u << 10;
+    read_all(frond_http_port(h), req, &all);
+    txt = frond_buf_cstr(&all);
+    CHECK(strncmp(txt, "HTTP/1.1 200", 12) == 0);
+    CHECK(all.len > (256u << 10) && all.len < (400u << 10));
+    CHECK(strstr(txt, "unit_bulk{series=\"19999\"}") == NULL);
+    CHECK(all.len < 7 || memcmp(txt + all.len - 7, "\r\n0\r\n\r\n", 7) != 0);
+    http_max_body = HTTP_MAX_BODY;
+    frond_buf_cleanup(&all);
+    frond_http_stop(h);
+    frond_registry_free(reg);
+}
+
 static void test_start_errors(void)
 {
     struct frond_http_opts o;
@@ -516,6 +619,7 @@ int main(void)
     test_gzip();
     test_server();
     test_server_auth();
+    test_streamed_cap();
     test_start_errors();
     return check_done("test_http");
 }

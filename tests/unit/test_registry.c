@@ -2,8 +2,8 @@
  * Unit tests of the metrics registry (lib/src/registry*.c): golden output
  * of both formats for every metric type and every escaping case, empty
  * families, duplicates (first kept, counted, logged once), sorting and
- * contiguity, collector failures, name validation, output caps, and
- * concurrent updates and scrapes.
+ * contiguity, collector failures, name validation, output caps, rendering
+ * a piece at a time, and concurrent updates and scrapes.
  *
  * FROND_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing;
  * review the diff before committing them.
@@ -532,6 +532,80 @@ static void test_many(void)
     frond_registry_free(reg);
 }
 
+/* ---- rendering a piece at a time ---- */
+
+static int collect_pieces(struct frond_scrape *s, void *ctx)
+{
+    (void)ctx;
+    static const char *const fams[] = {"piece_b", "piece_a", "piece_c"};
+    for (size_t f = 0; f < 3; f++) {
+        struct frond_family *fam = frond_scrape_family(s, fams[f], FROND_GAUGE, "Pieces.");
+        for (int i = 0; i < 2000; i++) {
+            char v[16];
+            snprintf(v, sizeof(v), "v%d", i);
+            int rc = frond_scrape_sample(s, fam, i, {"k", v});
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Concatenated pieces of any size equal the whole render, in both formats; the byte cap holds. */
+static void test_pieces(void)
+{
+    struct frond_registry *reg = frond_registry_new();
+    CHECK_INT(frond_registry_add_collector(reg, collect_pieces, NULL), 0);
+    static const char *const lab[] = {"route", NULL};
+    static const double buckets[] = {1, 2};
+    struct frond_metric *h = frond_registry_histogram(reg, "piece_h", "Hist.", lab, buckets, 2);
+    static const char *const route[] = {"/x"};
+    frond_series_observe(frond_metric_series(h, route), 1.5);
+    static const size_t mins[] = {1, 100, 4096, 65536, SIZE_MAX};
+    for (int fmt = 0; fmt < 2; fmt++) {
+        struct frond_buf whole, joined, piece;
+        frond_buf_init(&whole, 1 << 24);
+        frond_buf_init(&joined, 1 << 24);
+        frond_buf_init(&piece, 1 << 24);
+        CHECK_INT(render(reg, (enum frond_expo_format)fmt, &whole), 0);
+        for (size_t m = 0; m < sizeof(mins) / sizeof(mins[0]); m++) {
+            struct frond_render *r = NULL;
+            frond_buf_reset(&joined);
+            CHECK_INT(frond_render_start(reg, (enum frond_expo_format)fmt, 0, 1 << 24, &r), 0);
+            int more = 1, pieces = 0;
+            while (more == 1 && r) {
+                frond_buf_reset(&piece);
+                more = frond_render_next(r, &piece, mins[m]);
+                /* A piece stops at the first line that reaches `min`, or at the end. */
+                CHECK(more != 1 || piece.len >= mins[m]);
+                CHECK_INT(frond_buf_append(&joined, piece.data, piece.len), 0);
+                pieces++;
+            }
+            CHECK_INT(more, 0);
+            CHECK_INT(frond_render_next(r, &piece, 1), 0); /* done stays done */
+            frond_render_free(r);
+            CHECK(pieces > (mins[m] == 1 ? 6000 : 0));
+            CHECK_INT(joined.len, whole.len);
+            CHECK(joined.len == whole.len && memcmp(joined.data, whole.data, whole.len) == 0);
+        }
+        /* Past max_bytes the render fails instead of going on. */
+        struct frond_render *r = NULL;
+        CHECK_INT(frond_render_start(reg, (enum frond_expo_format)fmt, 0, 1000, &r), 0);
+        int rc = 1;
+        while (rc == 1) {
+            frond_buf_reset(&piece);
+            rc = frond_render_next(r, &piece, 100);
+        }
+        CHECK_INT(rc, -ENOSPC);
+        frond_render_free(r);
+        frond_buf_cleanup(&whole);
+        frond_buf_cleanup(&joined);
+        frond_buf_cleanup(&piece);
+    }
+    frond_registry_free(reg);
+}
+
 /* ---- concurrency: updates, series churn and scrapes at the same time ---- */
 
 #define UPDATERS 4
@@ -663,6 +737,7 @@ int main(void)
     test_direct_after_collectors();
     test_scrape_bound();
     test_many();
+    test_pieces();
     test_concurrency();
     return check_done("test_registry");
 }

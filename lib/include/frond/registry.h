@@ -216,4 +216,27 @@ FROND_MUST_CHECK int frond_registry_render(struct frond_registry *reg,
                                            enum frond_expo_format format, double deadline,
                                            struct frond_buf *out);
 
+/*
+ * The same render a piece at a time, so that a large exposition never
+ * exists as one buffer: the HTTP server sends each piece before it makes
+ * the next, like client_golang's encoder writing into the response.
+ *
+ * frond_render_start runs the collectors and prepares every family
+ * (sorted, duplicates dropped): 0 with *out set, or the errors of
+ * frond_registry_render (*out NULL). `max_bytes` bounds the whole output
+ * and, as above, the scrape's memory. The samples stay in the scrape's
+ * memory until frond_render_free.
+ *
+ * frond_render_next appends to `out` until it holds at least `min` bytes
+ * (a sample line or histogram is never split) or everything, the format's
+ * end marker included, is written: 1 when there is more, 0 when done,
+ * -ENOSPC past max_bytes (or out->max), -ENOMEM, -EINVAL.
+ */
+struct frond_render;
+FROND_MUST_CHECK int frond_render_start(struct frond_registry *reg, enum frond_expo_format format,
+                                        double deadline, size_t max_bytes,
+                                        struct frond_render **out);
+FROND_MUST_CHECK int frond_render_next(struct frond_render *r, struct frond_buf *out, size_t min);
+void frond_render_free(struct frond_render *r);
+
 #endif
