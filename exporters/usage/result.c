@@ -34,6 +34,21 @@ void usage_result_cleanup(struct usage_result *r)
     memset(r, 0, sizeof(*r));
 }
 
+void usage_result_seal(struct usage_result *r)
+{
+    free(r->slots);
+    r->slots = NULL;
+    r->nslots = 0;
+    if (r->n && r->n < r->cap) {
+        struct usage_sample *p = realloc(r->samples, r->n * sizeof(*p));
+        if (p) {
+            r->samples = p;
+            r->cap = r->n;
+        }
+    }
+    frond_buf_shrink(&r->text);
+}
+
 /* ---- values ---- */
 
 static bool parse_number_string(const char *s, double *out)

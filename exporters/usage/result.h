@@ -66,6 +66,12 @@ struct usage_result {
 /* Start an empty result for a metric with `nlabels` label fields. */
 void usage_result_init(struct usage_result *r, size_t nlabels, long max_samples);
 void usage_result_cleanup(struct usage_result *r);
+/*
+ * The result is complete: drop the duplicate table and trim the arrays to
+ * their contents (a cached result lives for a whole interval; with 200
+ * queries the slack adds up). Adding to it later still works.
+ */
+void usage_result_seal(struct usage_result *r);
 
 /*
  * Map one result document of metric `m`. 0 when the document was used or

@@ -405,6 +405,7 @@ static int run_query(struct mstate *s, struct usage_result **out, enum reach *an
             goto out;
         }
     }
+    usage_result_seal(res);
 out:
     if (c) {
         mongoc_client_pool_push(s->pool->pool, c);

@@ -171,6 +171,17 @@ const char *frond_buf_cstr(struct frond_buf *b)
     return b->data ? b->data : "";
 }
 
+void frond_buf_shrink(struct frond_buf *b)
+{
+    if (b->data && b->len + 1 < b->cap) {
+        char *p = realloc(b->data, b->len + 1);
+        if (p) {
+            b->data = p;
+            b->cap = b->len + 1;
+        }
+    }
+}
+
 char *frond_buf_take(struct frond_buf *b, size_t *len)
 {
     char *p = b->data;

@@ -277,7 +277,7 @@ static MHD_RESULT http_text(struct frond_http *h, struct MHD_Connection *c, unsi
  * logged and the connection is cut before the last chunk, so Prometheus
  * sees a failed scrape, never a truncated one.
  */
-#define STREAM_AFTER ((size_t)256 << 10)
+#define STREAM_AFTER ((size_t)64 << 10)
 #define STREAM_PIECE ((size_t)64 << 10)
 #define STREAM_BLOCK ((size_t)32 << 10) /* libmicrohttpd's buffer for each read */
 

@@ -345,7 +345,7 @@ def raw(port, data, timeout=1):
 
 
 def test_large_body_streamed(h):
-    """A body over 256 KiB is sent while it is rendered: chunked, identical, also gzipped."""
+    """A body over 64 KiB is sent while it is rendered: chunked, identical, also gzipped."""
     n = 20000
     p, port = start_demo(h, args=["--demo.series=%d" % n])
     base = "http://127.0.0.1:%d/metrics" % port

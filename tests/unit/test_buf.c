@@ -1,4 +1,4 @@
-/* Unit tests for the capped buffer: growth, the hard cap, take/reset. */
+/* Unit tests for the capped buffer: growth, the hard cap, take/reset, shrink. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -49,9 +49,26 @@ static void test_large_printf_and_take(void)
     frond_buf_cleanup(&b);
 }
 
+/* Shrinking keeps the content and the NUL, and the buffer still grows afterwards. */
+static void test_shrink(void)
+{
+    struct frond_buf b;
+    frond_buf_init(&b, 1 << 20);
+    frond_buf_shrink(&b); /* nothing allocated yet */
+    CHECK_INT(frond_buf_puts(&b, "abc"), 0);
+    CHECK(b.cap >= 256);
+    frond_buf_shrink(&b);
+    CHECK_INT(b.cap, 4);
+    CHECK_STR(frond_buf_cstr(&b), "abc");
+    CHECK_INT(frond_buf_puts(&b, "defgh"), 0);
+    CHECK_STR(frond_buf_cstr(&b), "abcdefgh");
+    frond_buf_cleanup(&b);
+}
+
 int main(void)
 {
     test_append_and_cap();
     test_large_printf_and_take();
+    test_shrink();
     return check_done("test_buf");
 }

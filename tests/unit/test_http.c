@@ -549,7 +549,7 @@ static size_t read_all(unsigned port, const char *req, struct frond_buf *out)
 }
 
 /*
- * A body over 256 KiB is streamed in chunks; when it outgrows the cap
+ * A body over 64 KiB is streamed in chunks; when it outgrows the cap
  * midway, the connection is cut before the last chunk, so the client sees
  * a broken response instead of a short one that looks complete.
  */

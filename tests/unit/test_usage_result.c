@@ -185,6 +185,16 @@ static void test_mapping(void)
     CHECK_DBL(r.samples[1].value, 2);
     CHECK_STR(sample_label(&r, 1, 0), "closed");
     CHECK_STR(sample_label(&r, 1, 1), "");
+    /* Sealed: trimmed, same content; later documents are still mapped and deduplicated. */
+    usage_result_seal(&r);
+    CHECK(r.slots == NULL && r.cap == r.n && r.text.cap == r.text.len + 1);
+    CHECK_STR(sample_label(&r, 1, 0), "closed");
+    CHECK_INT(add(&r, &m, "{\"_id\": {\"status\": \"open\"}, \"region\": \"eu\", \"count\": 1}"),
+              0);
+    CHECK_INT(add(&r, &m, "{\"_id\": {\"status\": \"new\"}, \"count\": 5}"), 0);
+    CHECK_INT(r.n, 3);
+    CHECK_INT(r.duplicates, 3);
+    CHECK_STR(sample_label(&r, 2, 0), "new");
     usage_result_cleanup(&r);
 }
 

@@ -53,6 +53,8 @@ FROND_MUST_CHECK int frond_buf_append_file(struct frond_buf *b, const char *path
 
 /* A NUL-terminated view of the content ("" when empty); valid until the next change. */
 const char *frond_buf_cstr(struct frond_buf *b);
+/* Give back unused capacity (a buffer that is done growing and kept for long). */
+void frond_buf_shrink(struct frond_buf *b);
 /* Move the storage out to the caller (who frees it); the buffer is left empty. */
 char *frond_buf_take(struct frond_buf *b, size_t *len);
 
