@@ -245,6 +245,26 @@ static void check_reqs(struct fake *f, const char *const *want)
     "disk_free_limit,disk_free_alarm,fd_used,fd_total,sockets_used,sockets_total,proc_used,"       \
     "proc_total,partitions"
 
+/* The requests of one scrape with and without statistics (fake API: vhosts / and v2). */
+static const char *const want_stats[] = {
+    OV,
+    NODES,
+    "/api/vhosts?columns=name",
+    "/api/queues/%2F?" QCOLS "&page=1&page_size=500",
+    "/api/queues/%2F?" QCOLS "&page=2&page_size=500",
+    "/api/queues/v2?" QCOLS "&page=1&page_size=500",
+    NULL,
+};
+static const char *const want_no_stats[] = {
+    OV,
+    NODES,
+    "/api/vhosts?columns=name",
+    "/api/queues/%2F?" QCOLS_FAST,
+    "/api/queues/v2?" QCOLS_FAST,
+    "/api/consumers?columns=queue.name,queue.vhost",
+    NULL,
+};
+
 /* The default: statistics on, 500-queue pages per vhost, no /api/consumers. */
 static void test_default_requests(void)
 {
@@ -252,16 +272,7 @@ static void test_default_requests(void)
     CHECK_INT(fake_start(&f), 0);
     struct rmq_collector c = {.page_size = 500, .queue_stats = true};
     char *text = scrape(&f, &c);
-    static const char *const want[] = {
-        OV,
-        NODES,
-        "/api/vhosts?columns=name",
-        "/api/queues/%2F?" QCOLS "&page=1&page_size=500",
-        "/api/queues/%2F?" QCOLS "&page=2&page_size=500",
-        "/api/queues/v2?" QCOLS "&page=1&page_size=500",
-        NULL,
-    };
-    check_reqs(&f, want);
+    check_reqs(&f, want_stats);
     CHECK_LINE(text, "rabbitmq_up 1");
     CHECK_LINE(text, "rabbitmq_queue_consumers{vhost=\"/\",queue=\"q1\"} 7");
     CHECK_LINE(text, "rabbitmq_exporter_queue_stats_enabled 1");
@@ -277,16 +288,7 @@ static void test_fast_requests(void)
     CHECK_INT(fake_start(&f), 0);
     struct rmq_collector c = {.page_size = 0, .queue_stats = false};
     char *text = scrape(&f, &c);
-    static const char *const want[] = {
-        OV,
-        NODES,
-        "/api/vhosts?columns=name",
-        "/api/queues/%2F?" QCOLS_FAST,
-        "/api/queues/v2?" QCOLS_FAST,
-        "/api/consumers?columns=queue.name,queue.vhost",
-        NULL,
-    };
-    check_reqs(&f, want);
+    check_reqs(&f, want_no_stats);
     CHECK_LINE(text, "rabbitmq_up 1");
     CHECK_LINE(text, "rabbitmq_queue_consumers{vhost=\"/\",queue=\"q1\"} 2");
     CHECK_LINE(text, "rabbitmq_queue_consumers{vhost=\"/\",queue=\"q2\"} 0");
@@ -328,25 +330,6 @@ static void test_fast_pushed_regex(void)
     rmq_filter_cleanup(&c.include_queues);
     fake_stop(&f);
 }
-
-static const char *const want_stats[] = {
-    OV,
-    NODES,
-    "/api/vhosts?columns=name",
-    "/api/queues/%2F?" QCOLS "&page=1&page_size=500",
-    "/api/queues/%2F?" QCOLS "&page=2&page_size=500",
-    "/api/queues/v2?" QCOLS "&page=1&page_size=500",
-    NULL,
-};
-static const char *const want_no_stats[] = {
-    OV,
-    NODES,
-    "/api/vhosts?columns=name",
-    "/api/queues/%2F?" QCOLS_FAST,
-    "/api/queues/v2?" QCOLS_FAST,
-    "/api/consumers?columns=queue.name,queue.vhost",
-    NULL,
-};
 
 /*
  * --rabbit.queue-stats-limit: the overview's 3 queues are over a limit of
