@@ -56,6 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == -ENOMEM || usage_result_add_doc(&r, &m, doc) != 0) {
             break;
         }
+        /* Sealing between documents: what follows must still map and deduplicate. */
+        if (data[0] & 0x40) {
+            usage_result_seal(&r);
+        }
     }
     if (usage_result_add_plain(&r, 1) != 0) {
         /* Out of memory is the only failure, and the cleanup below handles it. */
