@@ -307,6 +307,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (frond_registry_render(reg, FROND_EXPO_OPENMETRICS, 0, &out) == 0) {
             check_output(&fz, out.data, out.len, 1);
         }
+        /* The same render in small pieces (as the HTTP server streams it) joins into a valid one.
+         */
+        struct frond_render *r = NULL;
+        if (frond_render_start(reg, FROND_EXPO_OPENMETRICS, 0, 1 << 22, &r) == 0) {
+            struct frond_buf piece;
+            size_t min = 1 + (unsigned char)copy[0] % 200;
+            int more = 1;
+            frond_buf_init(&piece, 1 << 22);
+            frond_buf_reset(&out);
+            while (more == 1) {
+                frond_buf_reset(&piece);
+                more = frond_render_next(r, &piece, min);
+                if (more >= 0 && frond_buf_append(&out, piece.data, piece.len) != 0) {
+                    more = -1;
+                }
+            }
+            if (more == 0) {
+                check_output(&fz, out.data, out.len, 1);
+            }
+            frond_buf_cleanup(&piece);
+            frond_render_free(r);
+        }
     }
     frond_buf_cleanup(&out);
     frond_registry_free(reg);
