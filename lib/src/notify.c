@@ -9,7 +9,9 @@
  *
  * Outside systemd ($NOTIFY_SOCKET unset) every call is a no-op, like
  * sd_notify(). Failures are ignored: a lost notification must never stop
- * the daemon (systemd's own timeouts report it).
+ * the daemon (systemd's own timeouts report it). Not supported: the
+ * "vsock:" addresses newer systemd hands to services inside VMs (frond
+ * runs on hosts and in Kubernetes, where systemd passes a path).
  */
 #include "frond/process.h"
 
