@@ -184,6 +184,8 @@ def test_prometheus_plain_and_tls(h):
                 "basic_auth_users:\n  prometheus: '%s'\n" % hash_password("s3cret"))
     plain, pport = start_demo(h, "plain")
     tls, tport = start_demo(h, "tls", ["--web.config.file=" + web])
+    # A body large enough to be streamed (chunked, gzipped on the fly) through TLS.
+    big, bport = start_demo(h, "tls-big", ["--web.config.file=" + web, "--demo.series=20000"])
     ctx = ssl.create_default_context(cafile=os.path.join(certs, "ca.crt"))
     turl = "https://127.0.0.1:%d/metrics" % tport
     wait_http("http://127.0.0.1:%d/metrics" % pport)
@@ -206,7 +208,15 @@ def test_prometheus_plain_and_tls(h):
          "tls_config": {"ca_file": os.path.join(certs, "ca.crt")},
          "basic_auth": {"username": "prometheus", "password": "s3cret"},
          "static_configs": [{"targets": ["127.0.0.1:%d" % tport]}]},
+        {"job_name": "tls-big", "scheme": "https",
+         "tls_config": {"ca_file": os.path.join(certs, "ca.crt")},
+         "basic_auth": {"username": "prometheus", "password": "s3cret"},
+         "static_configs": [{"targets": ["127.0.0.1:%d" % bport]}]},
     ])
+    prom.wait_value('up{job="tls-big"}', 1)
+    prom.wait_value('count(demo_bulk{job="tls-big"})', 20000)
+    prom.wait_value('demo_bulk{job="tls-big",series="19999"}', 19999)
+    prom.wait_value('demo_requests_total{job="tls-big",code="200",method="get"}', 1027)
     for job in ("plain", "tls"):
         prom.wait_value('up{job="%s"}' % job, 1)
         prom.wait_value('demo_requests_total{job="%s",code="200",method="get"}' % job, 1027)
@@ -222,6 +232,7 @@ def test_prometheus_plain_and_tls(h):
         res = prom.query('demo_special_values{job="%s",kind="nan"}' % job)
         assert len(res) == 1 and res[0]["value"][1] == "NaN", res
     prom.stop()
+    big.stop()
     tls.stop()
     plain.stop()
 
