@@ -40,6 +40,11 @@ def publish(url, vhost, queue, count, rate):
     ch = conn.channel()
     props = pika.BasicProperties(delivery_mode=2, timestamp=int(time.time()))
     if count > 0:
+        # Confirms make each publish wait until the queue has the message:
+        # without them, closing the connection right after the last publish
+        # can drop messages still on their way to a quorum queue's leader,
+        # and the fixture's exact counts would be off by one.
+        ch.confirm_delivery()
         for i in range(count):
             ch.basic_publish("", queue, b"message %d" % i, props)
         print("ready", flush=True)
