@@ -152,6 +152,12 @@ static bool http_accepts_gzip(const char *ae)
     return star > 0;
 }
 
+/* A gzip stream (windowBits 15 + 16); level 1 is plenty for exposition text. */
+static int http_deflate_init(z_stream *z)
+{
+    return deflateInit2(z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -ENOMEM;
+}
+
 /*
  * Gzip `in` into a new malloc'd buffer. 0, or -ENOMEM / -EIO.
  *
@@ -168,8 +174,7 @@ static int http_gzip(const char *in, size_t inlen, char **out, size_t *outlen)
     int zrc, rc = 0;
 
     memset(&z, 0, sizeof(z));
-    /* windowBits 15 + 16 asks zlib for a gzip wrapper; level 1 is plenty for exposition text. */
-    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (http_deflate_init(&z)) {
         return -ENOMEM;
     }
     buf = malloc(cap);
@@ -376,7 +381,7 @@ static struct MHD_Response *http_stream_response(struct frond_render *r, struct 
     st->piece = *first;
     st->gzip = gzip;
     if (gzip) {
-        if (deflateInit2(&st->z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        if (http_deflate_init(&st->z)) {
             free(st);
             return NULL;
         }

@@ -227,10 +227,11 @@ struct frond_render {
     enum frond_expo_format format;
     struct frond_family **fams;
     size_t nf;
-    size_t i;               /* family being written */
-    const struct sample *s; /* its next sample; meaningful once `open` */
-    bool open;              /* fams[i]'s header is written */
-    bool done;              /* the end marker is written */
+    size_t i;                    /* family being written */
+    const struct sample *s;      /* its next sample; meaningful once `open` */
+    struct frond_expo_family ef; /* fams[i] as expo.c sees it, set when opened */
+    bool open;                   /* fams[i]'s header is written */
+    bool done;                   /* the end marker is written */
     size_t max_bytes, written;
 };
 
@@ -389,11 +390,14 @@ int frond_render_next(struct frond_render *r, struct frond_buf *out, size_t min)
             break;
         }
         const struct frond_family *f = r->fams[r->i];
-        const struct frond_expo_family ef = {
-            .name = f->name, .nlen = f->nlen, .type = f->type, .help = f->help, .hlen = f->hlen};
         if (!r->open) {
+            r->ef = (struct frond_expo_family){.name = f->name,
+                                               .nlen = f->nlen,
+                                               .type = f->type,
+                                               .help = f->help,
+                                               .hlen = f->hlen};
             if (f->n > f->ndup) {
-                rc = frond_expo_write_header(out, r->format, &ef);
+                rc = frond_expo_write_header(out, r->format, &r->ef);
             }
             r->open = true;
             r->s = f->n > f->ndup ? f->head : NULL;
@@ -405,7 +409,7 @@ int frond_render_next(struct frond_render *r, struct frond_buf *out, size_t min)
             continue;
         }
         if (!r->s->dup) {
-            rc = emit_sample(out, r->format, f, &ef, r->s);
+            rc = emit_sample(out, r->format, f, &r->ef, r->s);
         }
         r->s = r->s->next;
     }
