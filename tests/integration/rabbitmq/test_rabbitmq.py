@@ -122,27 +122,33 @@ def setup_fixture(fx):
 
 # ---- tests ----
 
-def test_exact_counts(h):
-    """Ready/unacked/total/consumers/counters match what the clients did; promtool passes."""
-    # One queue per page: every vhost's listing spans several pages.
-    exp, base = start_exporter(h, "--rabbit.page-size=1")
-    want = [
+def fixture_depth():
+    """What every management-API listing must show for the fixture, statistics or not."""
+    return [
         ("rabbitmq_up", {}, 1),
         ("rabbitmq_queue_messages_ready", q("tv1", "orders"), 4),
         ("rabbitmq_queue_messages_unacked", q("tv1", "orders"), 3),
         ("rabbitmq_queue_messages", q("tv1", "orders"), 7),
         ("rabbitmq_queue_consumers", q("tv1", "orders"), 1),
+        ("rabbitmq_queue_messages_ready", q("tv1", "qq"), 3),
+        ("rabbitmq_queue_messages_unacked", q("tv1", "qq"), 2),
+        ("rabbitmq_queue_consumers", q("tv1", "qq"), 1),
+        ("rabbitmq_queue_consumers", q("/", "c1"), 2),
+        ("rabbitmq_queue_info", dict(q("tv1", "qq"), type="quorum", durable="true", policy="",
+                                     node=B.nodename), 1),
+    ]
+
+
+def test_exact_counts(h):
+    """Ready/unacked/total/consumers/counters match what the clients did; promtool passes."""
+    # One queue per page: every vhost's listing spans several pages.
+    exp, base = start_exporter(h, "--rabbit.page-size=1")
+    want = fixture_depth() + [
         ("rabbitmq_queue_messages_published_total", q("tv1", "orders"), 7),
         ("rabbitmq_exporter_queue_stats_enabled", {}, 1),
         ("rabbitmq_queue_messages_delivered_total", q("tv1", "orders"), 3),
-        ("rabbitmq_queue_messages_ready", q("tv1", "qq"), 3),
-        ("rabbitmq_queue_messages_unacked", q("tv1", "qq"), 2),
         ("rabbitmq_queue_messages", q("tv1", "qq"), 5),
-        ("rabbitmq_queue_consumers", q("tv1", "qq"), 1),
-        ("rabbitmq_queue_consumers", q("/", "c1"), 2),
         ("rabbitmq_queue_messages", q("/", "c1"), 0),
-        ("rabbitmq_queue_info", dict(q("tv1", "qq"), type="quorum", durable="true", policy="",
-                                     node=B.nodename), 1),
         ("rabbitmq_queue_info", dict(q("tv1", "orders"), type="classic", durable="true",
                                      policy="", node=B.nodename), 1),
         ("rabbitmq_queue_state_info", dict(q("tv1", "orders"), state="running"), 1),
@@ -548,19 +554,8 @@ def test_no_queue_stats_mode(h):
 
 def check_statistics_free(h, flag):
     exp, base = start_exporter(h, flag, name="exporter" + flag.split("=")[0].replace(".", "-"))
-    want = [
-        ("rabbitmq_up", {}, 1),
-        ("rabbitmq_queue_messages_ready", q("tv1", "orders"), 4),
-        ("rabbitmq_queue_messages_unacked", q("tv1", "orders"), 3),
-        ("rabbitmq_queue_messages", q("tv1", "orders"), 7),
-        ("rabbitmq_queue_consumers", q("tv1", "orders"), 1),
-        ("rabbitmq_queue_messages_ready", q("tv1", "qq"), 3),
-        ("rabbitmq_queue_messages_unacked", q("tv1", "qq"), 2),
-        ("rabbitmq_queue_consumers", q("tv1", "qq"), 1),
-        ("rabbitmq_queue_consumers", q("/", "c1"), 2),
+    want = fixture_depth() + [
         ("rabbitmq_queue_consumers", q("tv2", "t2a"), 0),
-        ("rabbitmq_queue_info", dict(q("tv1", "qq"), type="quorum", durable="true", policy="",
-                                     node=B.nodename), 1),
         ("rabbitmq_exporter_scrape_errors_total", {"endpoint": "consumers"}, 0),
         ("rabbitmq_exporter_queue_stats_enabled", {}, 0),
     ]
