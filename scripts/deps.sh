@@ -11,7 +11,7 @@ PKGS=(
   # libfrond and the binaries
   libmicrohttpd-dev libgnutls28-dev libcrypt-dev zlib1g-dev libyaml-dev
   libcurl4-openssl-dev libyajl-dev libmongoc-dev libbson-dev librabbitmq-dev
-  libprotobuf-c-dev protobuf-c-compiler libsnappy-dev libsystemd-dev
+  libprotobuf-c-dev protobuf-c-compiler libsnappy-dev libsystemd-dev libicu-dev
   # real servers and tools the tests drive
   rabbitmq-server prometheus prometheus-alertmanager amqp-tools
   systemd systemd-journal-remote

@@ -4,5 +4,5 @@
 if(NOT TARGET exporter_mongoc)
   add_library(exporter_mongoc STATIC ${CMAKE_CURRENT_LIST_DIR}/mongoc_log.c)
   target_include_directories(exporter_mongoc PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-  target_link_libraries(exporter_mongoc PUBLIC frond PkgConfig::MONGOC)
+  target_link_libraries(exporter_mongoc PUBLIC frond frond::mongoc)
 endif()

@@ -247,9 +247,9 @@ SELF_TEST_BREAKS = {
 }
 SELF_TEST_LIB_BREAKS = {
     "missing library": lambda t: t.replace("libsnappy1v5 ", ""),
-    "extra library": lambda t: t.replace("libmongoc-1.0-0 libbson-1.0-0 \\\n && rm -rf /var/lib/"
+    "extra library": lambda t: t.replace("libsasl2-2 libssl3 \\\n && rm -rf /var/lib/"
                                          "apt/lists/*\nCOPY --from=build /out/frond_usage",
-                                         "libmongoc-1.0-0 libbson-1.0-0 libcurl4 \\\n && rm -rf "
+                                         "libsasl2-2 libssl3 libcurl4 \\\n && rm -rf "
                                          "/var/lib/apt/lists/*\nCOPY --from=build /out/frond_usage"),
 }
 
@@ -289,14 +289,14 @@ def main(argv):
             "frondtail": {"libmicrohttpd12", "libgnutls30", "libyaml-0-2", "zlib1g", "libcrypt1",
                           "libsystemd0", "libcurl4", "libsnappy1v5", "libprotobuf-c1", "libyajl2", "libc6"},
             "frond-mongodb-exporter": {"libmicrohttpd12", "libgnutls30", "libyaml-0-2", "zlib1g",
-                                       "libcrypt1", "libmongoc-1.0-0",
-                                       "libbson-1.0-0", "libc6"},
+                                       "libcrypt1", "libmongocrypt0",
+                                       "libsasl2-2", "libssl3", "libc6"},
             "frond-rabbitmq-exporter": {"libmicrohttpd12", "libgnutls30", "libyaml-0-2", "zlib1g",
                                         "libcrypt1", "libcurl4", "libyajl2",
                                         "librabbitmq4", "libc6"},
             "frond-usage-exporter": {"libmicrohttpd12", "libgnutls30", "libyaml-0-2", "zlib1g",
-                                     "libcrypt1", "libmongoc-1.0-0",
-                                     "libbson-1.0-0", "libc6"},
+                                     "libcrypt1", "libmongocrypt0",
+                                     "libsasl2-2", "libssl3", "libc6"},
         }
         if lint(text, fixed):
             print("FAIL the Dockerfile does not match the expected libraries: %s" % lint(text, fixed))

@@ -10,6 +10,7 @@ with SIGTERM and must exit 0 (ASan leak check).
 import os
 import subprocess
 import sys
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
@@ -85,6 +86,26 @@ def test_scram_ok(h):
     no_secret(p.log(), "the debug log")
 
 
+def test_scram_saslprep(h):
+    """A non-ASCII password: libmongoc SASLprep's it (ICU, linked into the binary) as mongod does.
+
+    U+00A0 (no-break space) maps to a space and U+00AD (soft hyphen) to
+    nothing, so the stand-in only accepts the proof if the exporter
+    prepared the password exactly as RFC 4013 says.
+    """
+    password = "pass\u00a0w\u00adord"
+    s = MongoStandin(auth=("monitor", password), handlers={"serverStatus": _server_status,
+                                                           "replSetGetStatus": _standalone})
+    s.start()
+    h.on_cleanup(s.stop)
+    uri = "mongodb://monitor:%s@127.0.0.1:%d/?authSource=admin&authMechanism=SCRAM-SHA-256" % (
+        urllib.parse.quote(password, safe=""), s.port)
+    p, port = start_exporter(h, "exporter-saslprep", uri)
+    expect(port, lambda m: eq(m, "mongodb_up", 1), what="scrape authenticated with SASLprep")
+    check("monitor" in s.authenticated, "the stand-in saw no successful SCRAM exchange")
+    p.stop()
+
+
 def _server_status(cmd, standin):
     return {"version": "7.0.2", "process": "mongod", "uptime": 5.0,
             "connections": {"current": 3, "available": 100, "totalCreated": 9}}
@@ -138,5 +159,6 @@ def test_help(h):
 
 
 if __name__ == "__main__":
-    frondtest.run_tests("mongodb-connection", [test_auth_failure, test_scram_ok, test_tls,
+    frondtest.run_tests("mongodb-connection", [test_auth_failure, test_scram_ok,
+                                                  test_scram_saslprep, test_tls,
                                                   test_bad_uri, test_help])

@@ -48,7 +48,9 @@ e.g. `s.hang = True` in the middle of a test):
   saslStart/authenticate is answered 18 AuthenticationFailed, exactly as
   mongod answers a wrong password; or ("user", "password"): a real
   SCRAM-SHA-256 server conversation (RFC 5802/7677, 4096 iterations) that
-  accepts exactly that user and password and answers 18 otherwise. Each
+  accepts exactly that user and password and answers 18 otherwise. Like
+  mongod, the server keys are derived from the SASLprep'd password (RFC
+  4013), so a client must SASLprep a non-ASCII password too. Each
   successful authentication is recorded in `s.authenticated` (user names).
 - `hang`: False; True to never answer anything, handshake included (a
   server that accepts connections but never replies); or a set of command
@@ -90,6 +92,7 @@ import bson
 from bson import Int64, Timestamp  # noqa: F401  (re-exported for fixtures)
 from bson.objectid import ObjectId  # noqa: F401
 import mockupdb
+from pymongo.saslprep import saslprep
 
 UTC = datetime.timezone.utc
 
@@ -342,7 +345,8 @@ class MongoStandin:
         if ("r=%s" % nonce) not in without_proof.split(","):
             raise fail
         auth_message = ",".join([first_bare, server_first, without_proof]).encode()
-        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), self._SALT, self._ITERATIONS)
+        salted = hashlib.pbkdf2_hmac("sha256", saslprep(password).encode(), self._SALT,
+                                     self._ITERATIONS)
         client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
         stored_key = hashlib.sha256(client_key).digest()
         signature = hmac.new(stored_key, auth_message, hashlib.sha256).digest()
