@@ -9,9 +9,13 @@ MongoDB, i.e. the six round trips to the stand-in plus the worker
 hand-off). "Added" = wall time − fetch time: what the exporter costs on top
 of the MongoDB round trips (HTTP, mapping, rendering). Exporter CPU per
 scrape = (utime + stime from /proc/<pid>/stat after − before) / N; the
-stand-in's CPU is not counted. RSS = VmRSS and VmHWM at the end.
+stand-in's CPU is not counted. Memory: VmRSS after the N plain scrapes,
+then 200 more scrapes asking for gzip as Prometheus does (zlib's deflate
+state comes on top), VmRSS after those, and VmHWM, the peak over the whole
+run, which is what the 12 MiB target is judged on.
 """
 
+import gzip
 import os
 import statistics
 import subprocess
@@ -25,6 +29,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration", "lib")
 
 import frondtest  # noqa: E402
 import replset  # noqa: E402
+
+
+GZIP_SCRAPES = 200
 
 
 def cpu_seconds(pid):
@@ -50,10 +57,14 @@ def rollup_kib(pid, key):
     return 0
 
 
-def scrape(url):
+def scrape(url, gzipped=False):
+    """One scrape; `gzipped` asks for gzip as Prometheus does."""
+    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"} if gzipped else {})
     t0 = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=10) as r:
+    with urllib.request.urlopen(req, timeout=10) as r:
         body = r.read()
+        if r.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
     dt = time.perf_counter() - t0
     fetch = None
     for line in body.decode().splitlines():
@@ -92,6 +103,10 @@ def main():
         elapsed = time.perf_counter() - t0
         c1 = cpu_seconds(exp.pid)
         rss = status_kib(exp.pid, "VmRSS")
+        # Then scrape as Prometheus does, with gzip (zlib's deflate state on
+        # top), and judge the target on the peak over both.
+        gz_walls = [scrape(url, gzipped=True)[0] for _ in range(GZIP_SCRAPES)]
+        rss_gz = status_kib(exp.pid, "VmRSS")
         hwm = status_kib(exp.pid, "VmHWM")
         pss = rollup_kib(exp.pid, "Pss")
         priv = rollup_kib(exp.pid, "Private_Dirty") + rollup_kib(exp.pid, "Private_Clean")
@@ -110,11 +125,14 @@ def main():
         print("| measure | value | target |")
         print("|---|---|---|")
         print("| exporter CPU per scrape | %.3f ms | <= 2 ms |" % cpu_ms)
-        print("| RSS at end (VmRSS) | %.1f MiB | <= 12 MiB |" % (rss / 1024.0))
-        print("| peak RSS (VmHWM) | %.1f MiB | |" % (hwm / 1024.0))
+        print("| RSS after the plain scrapes (VmRSS) | %.1f MiB | |" % (rss / 1024.0))
+        print("| RSS after %d more with gzip (VmRSS) | %.1f MiB | |" % (GZIP_SCRAPES,
+                                                                    rss_gz / 1024.0))
+        print("| peak RSS (VmHWM) | %.1f MiB | <= 12 MiB |" % (hwm / 1024.0))
         print("| of which shared clean (library pages) | %.1f MiB | |" % (shared / 1024.0))
         print("| private (dirty + clean) | %.1f MiB | |" % (priv / 1024.0))
         print("| PSS | %.1f MiB | |" % (pss / 1024.0))
+        print("| gzip scrape wall p50 | %.3f ms | |" % (pct(gz_walls, 50) * 1e3))
         print("| mean fetch / mean wall | %.3f / %.3f ms | |" % (
             statistics.mean(fetches) * 1e3, statistics.mean(walls) * 1e3))
     finally:

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "frond/log.h"
+#include "mongoc_sasl.h"
 
 /* Set once by exporter_mongoc_init() before libmongoc can call the handler. */
 static exporter_mongoc_scrub_fn log_scrub;
@@ -42,4 +43,6 @@ void exporter_mongoc_init(exporter_mongoc_scrub_fn scrub, mongoc_log_level_t deb
     mongoc_log_set_handler(mongoc_log_to_frond, NULL);
     mongoc_init();
     mongoc_log_trace_disable();
+    frond_debug("Cyrus SASL plugins", "loaded",
+                exporter_mongoc_sasl_gssapi_only() ? "GSSAPI only" : "all in the plugin directory");
 }

@@ -82,8 +82,18 @@ def test_scram_ok(h):
     r, _ = expect(port, lambda m: eq(m, "mongodb_up", 1), what="authenticated scrape")
     no_secret(r.text, "/metrics")
     check("monitor" in s.authenticated, "the stand-in saw no successful SCRAM exchange")
+    # SCRAM is libmongoc's own code: with libmongoc linked in (the default
+    # build), Cyrus SASL loads no plugin but GSSAPI's (mongoc_sasl.h).
+    filtered = os.environ.get("FROND_MONGOC_STATIC", "ON").upper() not in ("OFF", "0", "NO")
+    if filtered:
+        with open("/proc/%d/maps" % p.pid) as f:
+            plugins = sorted({line.split()[-1] for line in f
+                              if "/sasl2/" in line and "/sasl2/libgssapiv2." not in line})
+        check(not plugins, "Cyrus SASL plugins mapped: %s" % plugins)
     p.stop()
     no_secret(p.log(), "the debug log")
+    if filtered:
+        check("GSSAPI only" in p.log(), "no debug line about the SASL plugins:\n%s" % p.log())
 
 
 def test_scram_saslprep(h):
