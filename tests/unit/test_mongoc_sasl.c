@@ -56,12 +56,13 @@ static int other_plugins_mapped(void)
 static void test_only_gssapi_loaded(void)
 {
     mongoc_init();
+    int others = other_plugins_mapped();
 #if FROND_MONGOC_STATIC
     CHECK(exporter_mongoc_sasl_gssapi_only());
-    CHECK_INT(other_plugins_mapped(), 0);
+    CHECK_INT(others, 0);
 #else
     /* The shared libmongoc initialised Cyrus before frond could. */
-    fprintf(stderr, "libmongoc is shared: Cyrus plugins are not filtered\n");
+    fprintf(stderr, "libmongoc is shared: %d mappings of other Cyrus plugins\n", others);
 #endif
     mongoc_cleanup();
 }
