@@ -33,14 +33,16 @@ Served over TLS when given (certfile, keyfile).
 import copy
 import http.server
 import json
+import os
 import socket
-import socketserver
-import ssl
 import sys
 import threading
 import time
 import urllib.parse
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from httpstandin import HttpStandin  # noqa: E402
 
 
 def pod(name, namespace="default", node="node-a", labels=None, owner=None, uid=None):
@@ -80,17 +82,7 @@ def status(code, reason, message):
             "message": message, "reason": reason, "code": code}
 
 
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    block_on_close = False
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], (ConnectionError, OSError, ssl.SSLError)):
-            super().handle_error(request, client_address)
-
-
-class K8sStandin:
+class K8sStandin(HttpStandin):
     def __init__(self, token="k8s-token", tls=None, port=0, bookmark_interval=0.5):
         self.token = token
         self.tls = tls
@@ -106,43 +98,16 @@ class K8sStandin:
         self.requests = []           # dicts: watch, query, authorized, status
         self.served = set()          # (ns, name) of every pod in any answer
         self._gen = 0                # bumped by drop_watches() and go_down()
-        self._server = None
-        self._thread = None
         self._conns = set()
 
     # ---- lifecycle ----
-
-    def start(self):
-        self._server = _Server(("127.0.0.1", self.port), self._handler_class())
-        self.port = self._server.server_address[1]
-        if self.tls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*self.tls)
-            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
 
     def stop(self):
         self.go_down()
 
     def go_down(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self.close_port()
         self.drop_watches()
-
-    def come_back(self):
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                return self.start()
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
 
     @property
     def url(self):

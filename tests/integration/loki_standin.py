@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.abspath(os.path.join(HERE, "..", ".."))
 PUSH_PATH = "/loki/api/v1/push"
+
+sys.path.insert(0, os.path.join(HERE, "lib"))
+from httpstandin import HttpStandin  # noqa: E402
 
 
 def compile_schema(outdir):
@@ -158,19 +160,7 @@ def loki_500():
     return Reply(500, "rpc error: code = Unavailable desc = no healthy ingesters\n")
 
 
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    block_on_close = False
-
-    def handle_error(self, request, client_address):
-        # A client hanging up (frondtail killed, a connection dropped on
-        # purpose) is part of the tests, not an error worth a traceback.
-        if not isinstance(sys.exc_info()[1], (ConnectionError, OSError)):
-            super().handle_error(request, client_address)
-
-
-class LokiStandin:
+class LokiStandin(HttpStandin):
     def __init__(self, tmpdir=None, port=0, quiet=True, on_entries=None, tls=None):
         self._own_tmp = tmpdir is None
         self.tmpdir = tmpdir or tempfile.mkdtemp(prefix="loki-standin-")
@@ -188,54 +178,23 @@ class LokiStandin:
         self.errors = []          # protocol violations seen (bad content type, labels, ...)
         self._script = []         # Replies for the next requests
         self._mode = None         # (Reply, until_monotonic or None)
-        self._server = None
-        self._thread = None
         self._conns = set()       # open client connections, closed by go_down()
 
     # ---- lifecycle ----
 
-    def start(self):
-        self._server = _Server(("127.0.0.1", self.port), self._handler_class())
-        self.port = self._server.server_address[1]
-        if self.tls:
-            import ssl
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*self.tls)
-            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
     def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self.close_port()
         if self._own_tmp:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
     def go_down(self):
         """Close the port and every open connection: pushes fail until come_back()."""
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self.close_port()
         with self.lock:
             conns = list(self._conns)
             self._conns.clear()
         for c in conns:
             with_suppressed(lambda: c.shutdown(socket.SHUT_RDWR))
-
-    def come_back(self):
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                return self.start()
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
 
     @property
     def url(self):
